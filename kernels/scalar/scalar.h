@@ -1,0 +1,52 @@
+/* The portable scalar kernels (the reference implementation). Declared here
+ * so that other ISAs can reuse individual pieces (e.g. a tail loop) and tests
+ * can call them directly. */
+#ifndef LAPERM_KERNELS_SCALAR_H
+#define LAPERM_KERNELS_SCALAR_H
+
+#include "kernels/kernels.h"
+
+void lp_scalar_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc);
+void lp_scalar_im2col(const lp_conv_geom *g, const float *x, float *col);
+void lp_scalar_col2im(const lp_conv_geom *g, const float *col, float *dx);
+size_t lp_scalar_conv_workspace(const lp_conv_geom *g);
+void lp_scalar_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                        const float *w, float *y, float *ws);
+void lp_scalar_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
+                             const float *w, float *dx, float *ws);
+void lp_scalar_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                                const float *dy, float *dw, float *ws);
+void lp_scalar_bias_add(size_t rows, int cols, const float *b, float *y);
+void lp_scalar_bias_grad(size_t rows, int cols, const float *dy, float *db);
+void lp_scalar_relu_fwd(size_t n, const float *x, float *y);
+void lp_scalar_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
+void lp_scalar_maxpool_fwd(const lp_conv_geom *g, const float *x, float *y);
+void lp_scalar_maxpool_bwd(const lp_conv_geom *g, const float *x, const float *y,
+                           const float *dy, float *dx);
+void lp_scalar_avgpool_fwd(const lp_conv_geom *g, const float *x, float *y);
+void lp_scalar_avgpool_bwd(const lp_conv_geom *g, const float *dy, float *dx);
+void lp_scalar_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
+                            const float *beta, float eps, float *y, float *mean, float *var,
+                            int relu);
+void lp_scalar_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,
+                            const float *beta, const float *mean, const float *var, float eps,
+                            float *y, int relu);
+void lp_scalar_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy,
+                      const float *gamma, const float *mean, const float *var, float eps,
+                      float *dx, float *dgamma, float *dbeta, int relu);
+void lp_scalar_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale,
+                             float *y);
+double lp_scalar_softmax_xent(size_t rows, int classes, const float *logits,
+                              const int32_t *labels, float grad_scale, float *dlogits,
+                              float *probs, size_t *correct);
+double lp_scalar_sumsq(size_t n, const float *x);
+void lp_scalar_axpy(size_t n, float a, const float *x, float *y);
+void lp_scalar_adam_update(size_t n, float *w, const float *g, float *m, float *v,
+                           float lr_t, float b1, float b2, float eps);
+int lp_scalar_argsort(size_t n, const float *keys, uint32_t *idx);
+size_t lp_scalar_sync_workspace(size_t len, size_t nvec);
+long lp_scalar_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
+
+#endif
