@@ -1,0 +1,140 @@
+/* The seven networks: parameter counts (SPEC section 6), shapes, weight
+ * order, and the vectorisation LaPerm uses. */
+#include "lp_test.h"
+#include "models/models.h"
+
+#include <string.h>
+
+static void check_count(const char *name, size_t want)
+{
+    lp_model *m = NULL;
+    CHECK(lp_model_build(name, &m) == LAPERM_OK);
+    if (!m) return;
+    CHECK_MSG(lp_model_total_params(m) == want, "%s: %zu params, SPEC says %zu", name,
+              lp_model_total_params(m), want);
+    lp_model_free(m);
+}
+
+static void test_parameter_counts(void)
+{
+    check_count("conv7", 325578);
+    check_count("conv2", 4304202);
+    check_count("conv4", 2429514);
+    check_count("conv13", 15001418);
+    check_count("resnet50", 763882);
+    check_count("f1", 7840);
+    check_count("f2", 109184);
+}
+
+static void test_trainable_excludes_moving_stats(void)
+{
+    lp_model *m;
+    CHECK(lp_model_build("conv2", &m) == LAPERM_OK);
+    /* BN moving mean/var: 2 * (64 + 64 + 256 + 256) = 1280 */
+    CHECK_EQ_INT(lp_model_total_params(m) - lp_model_trainable_params(m), 1280);
+    lp_model_free(m);
+}
+
+static void test_conv7_shapes(void)
+{
+    lp_model *m;
+    CHECK(lp_model_build("conv7", &m) == LAPERM_OK);
+    /* 28 -> 26 -> 24 -> 12 (5x5 stride 2 same) -> 10 -> 8 -> 4 -> 1 (4x4 valid) */
+    int want_h[] = {26, 24, 12, 10, 8, 4, 1};
+    int conv = 0;
+    for (int i = 0; i < m->nnodes; i++) {
+        if (m->nodes[i].type != LP_CONV2D) continue;
+        CHECK_EQ_INT(m->nodes[i].h, want_h[conv]);
+        conv++;
+    }
+    CHECK_EQ_INT(conv, 7);
+    /* stride-2 'same' 5x5 on 24: out 12, total pad (12-1)*2+5-24 = 3: top 1, bottom 2 */
+    const lp_node *n = &m->nodes[3];
+    CHECK_EQ_INT(n->type, LP_CONV2D);
+    CHECK_EQ_INT(n->geom.pad_top, 1);
+    CHECK_EQ_INT(n->geom.oh, 12);
+    const lp_var *last = &m->vars[m->nvars - 2];
+    CHECK(strcmp(last->name, "dense/kernel:0") == 0);
+    CHECK_EQ_INT(last->shape[0], 128);
+    CHECK_EQ_INT(last->shape[1], 10);
+    lp_model_free(m);
+}
+
+static void test_resnet_weight_order(void)
+{
+    lp_model *m;
+    CHECK(lp_model_build("resnet50", &m) == LAPERM_OK);
+    /* Stack 2, block 1: conv 3x3 16->32 stride 2, BN, conv 3x3 32->32, BN,
+     * then the 1x1 stride-2 shortcut conv: creation order, as in the .h5. */
+    int seen = 0, order[5], k = 0;
+    for (int i = 0; i < m->nnodes && k < 5; i++) {
+        const lp_node *n = &m->nodes[i];
+        if (n->type == LP_CONV2D && n->filters == 32 && !seen) seen = 1;
+        if (seen && (n->type == LP_CONV2D || n->type == LP_BATCHNORM)) order[k++] = i;
+    }
+    CHECK_EQ_INT(k, 5);
+    CHECK_EQ_INT(m->nodes[order[0]].geom.sh, 2);
+    CHECK_EQ_INT(m->nodes[order[0]].geom.kh, 3);
+    CHECK_EQ_INT(m->nodes[order[1]].type, LP_BATCHNORM);
+    CHECK_EQ_INT(m->nodes[order[2]].geom.kh, 3);
+    CHECK_EQ_INT(m->nodes[order[3]].type, LP_BATCHNORM);
+    CHECK_EQ_INT(m->nodes[order[4]].geom.kh, 1);
+    CHECK_EQ_INT(m->nodes[order[4]].geom.sh, 2);
+    CHECK_EQ_INT(m->nodes[m->nnodes - 1].type, LP_DENSE);
+    lp_model_free(m);
+}
+
+static void test_vectorisation(void)
+{
+    lp_model *m;
+    CHECK(lp_model_build("conv7", &m) == LAPERM_OK);
+    /* conv kernel [5,5,32,32]: 32 vectors of 800; dense [128,10]: 10 of 128;
+     * bias: one vector */
+    const lp_var *k3 = &m->vars[4];
+    CHECK_EQ_INT(k3->shape[0], 5);
+    CHECK_EQ_INT(k3->nvec, 32);
+    CHECK_EQ_INT(k3->len, 800);
+    const lp_var *dk = &m->vars[m->nvars - 2], *db = &m->vars[m->nvars - 1];
+    CHECK_EQ_INT(dk->nvec, 10);
+    CHECK_EQ_INT(dk->len, 128);
+    CHECK_EQ_INT(db->nvec, 1);
+    CHECK_EQ_INT(db->len, 10);
+    lp_model_free(m);
+}
+
+static void test_unknown_model(void)
+{
+    lp_model *m = NULL;
+    CHECK(lp_model_build("vgg99", &m) == LAPERM_E_ARG);
+    CHECK_STR_CONTAINS(laperm_last_error(), "vgg99");
+    CHECK_STR_CONTAINS(laperm_last_error(), "conv7");
+}
+
+static void test_presets(void)
+{
+    const lp_preset *p = lp_preset_find("conv13");
+    CHECK(p && p->k == 1000 && p->batch == 50 && p->skip_bias == 1 && p->preprocess == LP_PRE_RAW);
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 19), 1e-3 * 0.6, 1e-12);
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 20), 1e-3 * 0.36, 1e-12);
+    p = lp_preset_find("resnet50");
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 80), 1e-3, 1e-15);
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 81), 1e-4, 1e-15);
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 181), 5e-7, 1e-15);
+    p = lp_preset_find("conv7");
+    CHECK(p->k == 20 && p->skip_bias == 0 && p->val_every == 100);
+    CHECK_NEAR(lp_preset_lr(p, 1e-3, 2), 1e-3 * 0.9025, 1e-12);
+    p = lp_preset_find("f2");
+    CHECK(p->n_agnostic == 3 && p->agn_b[0] == 15 && p->agn_b[2] == 3 && p->batch == 128);
+}
+
+int main(void)
+{
+    LP_RUN(test_parameter_counts);
+    LP_RUN(test_trainable_excludes_moving_stats);
+    LP_RUN(test_conv7_shapes);
+    LP_RUN(test_resnet_weight_order);
+    LP_RUN(test_vectorisation);
+    LP_RUN(test_unknown_model);
+    LP_RUN(test_presets);
+    return lp_test_done();
+}
