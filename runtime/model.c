@@ -511,7 +511,8 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
         if (n->aliased) continue;
         if (!c.written[i]) continue; /* no gradient reaches this node */
         int in0 = n->in[0];
-        int need_dx = in0 != 0; /* the input image needs no gradient */
+        /* The input image needs no gradient (nor does a view of it). */
+        int need_dx = owner(m, in0) != 0;
         const lp_node *s = &m->nodes[in0];
         lp_var *v = n->nvars ? &m->vars[n->var0] : NULL;
         size_t count = (size_t)nb * node_size(n);
@@ -543,6 +544,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             }
             break;
         case LP_BATCHNORM: {
+            if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             k->bn_bwd(rows, n->c, s->out, n->out, dy, v[0].w, n->bn_mean, n->bn_var, 1e-3f, dx,
                       v[0].g, v[1].g, n->fuse_relu);
@@ -550,12 +552,14 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             break;
         }
         case LP_RELU: {
+            if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             k->relu_bwd(count, n->out, dy, dx);
             grad_done(&c, in0, dx);
             break;
         }
         case LP_MAXPOOL: {
+            if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             n->geom.n = nb;
             k->maxpool_bwd(&n->geom, s->out, n->out, dy, dx);
@@ -563,6 +567,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             break;
         }
         case LP_AVGPOOL: {
+            if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             n->geom.n = nb;
             k->avgpool_bwd(&n->geom, dy, dx);
@@ -570,6 +575,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             break;
         }
         case LP_DROPOUT: {
+            if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             k->dropout_apply(count, dy, n->mask, 1.0f / (1.0f - n->rate), dx);
             grad_done(&c, in0, dx);
@@ -578,7 +584,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
         case LP_ADD:
             for (int j = 0; j < 2; j++) {
                 int src = n->in[j];
-                if (src == 0) continue;
+                if (owner(m, src) == 0) continue;
                 float *dx = grad_dst(&c, src);
                 if (dx == m->scratch) {
                     /* accumulate directly */

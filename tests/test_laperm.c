@@ -157,6 +157,51 @@ static void run_watch(int skip_bias)
 static void test_sync_schedule_skip_bias(void) { run_watch(1); }
 static void test_sync_schedule_sync_bias(void) { run_watch(0); }
 
+/* After lp_opt_sync, within every column a weight that ranked below another
+ * (ties by position, -0.0 == +0.0) holds a value <= the other's. */
+static void test_sync_keeps_rank_order(void)
+{
+    lp_model *m = small_model();
+    lp_init_he_uniform(m, 6, 1);
+    lp_optimizer o;
+    CHECK(lp_opt_init(&o, m, lp_kernels_get(), 0, 1) == LAPERM_OK);
+    lp_rng r;
+    lp_rng_seed(&r, 8, LP_STREAM_TEST, 0);
+    int violations = 0, checked = 0;
+    for (int i = 0; i < m->nvars; i++) {
+        lp_var *v = &m->vars[i];
+        if (!lp_opt_synced(&o, i)) continue;
+        /* quantised values: many ties, and both signed zeros */
+        for (size_t e = 0; e < v->size; e++) {
+            int q = (int)lp_rng_below(&r, 7) - 3;
+            v->w[e] = q == 0 ? (lp_rng_below(&r, 2) ? -0.0f : 0.0f) : 0.1f * (float)q;
+        }
+    }
+    float *before = malloc(lp_model_flat_size(m) * sizeof(float));
+    lp_model_get_flat(m, before);
+    CHECK(lp_opt_sync(&o, m, lp_kernels_get()) == LAPERM_OK);
+    const float *b = before;
+    for (int i = 0; i < m->nvars; b += m->vars[i].size, i++) {
+        const lp_var *v = &m->vars[i];
+        if (!lp_opt_synced(&o, i)) continue;
+        for (size_t j = 0; j < v->nvec; j++)
+            for (size_t p = 0; p < v->len; p++)
+                for (size_t q = p + 1; q < v->len; q++) {
+                    float bp = b[p * v->nvec + j], bq = b[q * v->nvec + j];
+                    float ap = v->w[p * v->nvec + j], aq = v->w[q * v->nvec + j];
+                    checked++;
+                    if (bp < bq && !(ap <= aq)) violations++;
+                    if (bp > bq && !(ap >= aq)) violations++;
+                    if (bp == bq && !(ap <= aq)) violations++; /* tie: position order */
+                }
+    }
+    CHECK_EQ_INT(violations, 0);
+    CHECK(checked > 10000);
+    free(before);
+    lp_opt_free(&o);
+    lp_model_free(m);
+}
+
 static void test_nan_is_divergence(void)
 {
     lp_model *m = small_model();
@@ -202,6 +247,7 @@ int main(void)
     LP_RUN(test_sorted_vectors_follow_keras_layout);
     LP_RUN(test_sync_schedule_skip_bias);
     LP_RUN(test_sync_schedule_sync_bias);
+    LP_RUN(test_sync_keeps_rank_order);
     LP_RUN(test_nan_is_divergence);
     LP_RUN(test_run_is_deterministic);
     return lp_test_done();
