@@ -6,6 +6,14 @@
 /* Subcommands present in this build; CLI.md lists the full contract. */
 static const cli_cmd *const commands[] = {
     &cmd_info,
+    &cmd_summary,
+    &cmd_fetch,
+    &cmd_train,
+    &cmd_eval,
+    &cmd_reconnect,
+    &cmd_profile,
+    &cmd_trace,
+    &cmd_plot_history,
 };
 
 static void usage(FILE *f)
