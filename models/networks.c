@@ -81,6 +81,10 @@ static int resnet_layer(lp_model *m, int in, int filters, int k, int stride, int
     return x;
 }
 
+/* Keras builds each block as y = resnet_layer(x); y = resnet_layer(y, no
+ * activation); [x = shortcut(x)]; add. Its model.layers order (the order of
+ * the .h5 files) puts the shortcut conv right after the second 3x3 conv, before
+ * that conv's BatchNormalization: conv, BN, ReLU, conv, shortcut, BN, add. */
 static laperm_status build_resnet(lp_model *m, int n_blocks)
 {
     int filters = 16;
@@ -90,10 +94,10 @@ static laperm_status build_resnet(lp_model *m, int n_blocks)
             int stride = (stack > 0 && b == 0) ? 2 : 1;
             int y = resnet_layer(m, x, filters, 3, stride, 1, 1);
             if (y < 0) return LAPERM_E_ARG;
-            y = resnet_layer(m, y, filters, 3, 1, 0, 1);
+            y = lp_add_conv(m, y, filters, 3, 1, 1, 1, LP_ACT_NONE, 1e-4f);
             if (y < 0) return LAPERM_E_ARG;
             if (stack > 0 && b == 0) x = resnet_layer(m, x, filters, 1, stride, 0, 0);
-            if (x < 0) return LAPERM_E_ARG;
+            if (x < 0 || (y = lp_add_bn(m, y)) < 0) return LAPERM_E_ARG;
             x = lp_add_add(m, x, y);
             if (x < 0 || (x = lp_add_relu(m, x)) < 0) return LAPERM_E_ARG;
         }

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include "runtime/train.h"
 #include "runtime/dispatch.h"
 #include "runtime/error.h"

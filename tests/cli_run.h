@@ -16,7 +16,7 @@ typedef struct cli_result {
 static char *slurp_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
+    if (!f) return calloc(1, 1);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);

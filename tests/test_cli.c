@@ -1,5 +1,6 @@
 /* The command line contract (CLI.md): exit codes, error format, --help,
  * --json keys, summary counts. */
+#define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "cli_run.h"
 

@@ -64,8 +64,8 @@ static void test_resnet_weight_order(void)
 {
     lp_model *m;
     CHECK(lp_model_build("resnet50", &m) == LAPERM_OK);
-    /* Stack 2, block 1: conv 3x3 16->32 stride 2, BN, conv 3x3 32->32, BN,
-     * then the 1x1 stride-2 shortcut conv: creation order, as in the .h5. */
+    /* Stack 2, block 1, as resnet50.h5 orders it: conv 3x3 16->32 stride 2,
+     * BN, conv 3x3 32->32, the 1x1 stride-2 shortcut conv, then the second BN. */
     int seen = 0, order[5], k = 0;
     for (int i = 0; i < m->nnodes && k < 5; i++) {
         const lp_node *n = &m->nodes[i];
@@ -77,9 +77,10 @@ static void test_resnet_weight_order(void)
     CHECK_EQ_INT(m->nodes[order[0]].geom.kh, 3);
     CHECK_EQ_INT(m->nodes[order[1]].type, LP_BATCHNORM);
     CHECK_EQ_INT(m->nodes[order[2]].geom.kh, 3);
-    CHECK_EQ_INT(m->nodes[order[3]].type, LP_BATCHNORM);
-    CHECK_EQ_INT(m->nodes[order[4]].geom.kh, 1);
-    CHECK_EQ_INT(m->nodes[order[4]].geom.sh, 2);
+    CHECK_EQ_INT(m->nodes[order[3]].geom.kh, 1);
+    CHECK_EQ_INT(m->nodes[order[3]].geom.sh, 2);
+    CHECK_EQ_INT(m->nodes[order[4]].type, LP_BATCHNORM);
+    CHECK_EQ_INT(m->nodes[order[4]].in[0], order[2]); /* BN of the second 3x3 conv */
     CHECK_EQ_INT(m->nodes[m->nnodes - 1].type, LP_DENSE);
     lp_model_free(m);
 }

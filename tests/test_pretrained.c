@@ -1,6 +1,7 @@
 /* The paper's own weight files on the real test sets (SPEC section 7): the
  * strongest check that every layer, the weight mapping and the ResNet
  * preprocessing are right. Accuracies to 4 decimals. */
+#define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "cli_run.h"
 

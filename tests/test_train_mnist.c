@@ -7,6 +7,7 @@
  * The seed's tsize evaluation (30000 training images per validation) only
  * feeds the history, so it is skipped here (--tsize 0) to save time; the
  * validation cadence is the preset's except for conv7 (300 instead of 100). */
+#define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "cli_run.h"
 

@@ -1,4 +1,5 @@
 /* laperm eval: test-set loss and accuracy of a weight file. */
+#define _POSIX_C_SOURCE 200809L
 #include "tools/laperm/cli.h"
 #include "tools/laperm/datasets.h"
 #include "runtime/dispatch.h"

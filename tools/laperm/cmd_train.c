@@ -1,4 +1,5 @@
 /* laperm train: LaPerm training with a model's preset (SPEC section 5). */
+#define _POSIX_C_SOURCE 200809L
 #include "tools/laperm/cli.h"
 #include "tools/laperm/datasets.h"
 #include "runtime/checkpoint.h"
