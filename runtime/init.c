@@ -1,4 +1,5 @@
 #include "runtime/init.h"
+#include "models/models.h"
 #include "runtime/error.h"
 
 #include <math.h>
@@ -65,4 +66,19 @@ void lp_init_random_prune(lp_model *m, uint64_t seed, double rate)
         for (size_t j = 0; j < v->size; j++)
             if (!(lp_rng_uniform_double(&r) < keep)) v->w[j] = 0.0f;
     }
+}
+
+laperm_status lp_init_model(lp_model *m, const lp_preset *p, uint64_t seed, double agnostic, double prune)
+{
+    lp_init_he_uniform(m, seed, p->bias_he_uniform);
+    double agn = agnostic >= 0 ? agnostic : p->agnostic;
+    if (agn != 0 && prune < 0) {
+        static const int default_a[1] = {1}, default_b[1] = {4}; /* the seed's default ratio */
+        int n = p->n_agnostic ? p->n_agnostic : 1;
+        laperm_status s = lp_init_agnostic(m, seed, (float)agn, n, p->n_agnostic ? p->agn_a : default_a,
+                                           p->n_agnostic ? p->agn_b : default_b);
+        if (s) return s;
+    }
+    if (prune >= 0) lp_init_random_prune(m, seed, 1.0 - prune);
+    return LAPERM_OK;
 }

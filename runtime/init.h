@@ -21,4 +21,13 @@ laperm_status lp_init_agnostic(lp_model *m, uint64_t seed, float val, int n, con
  * variables untouched. rate = 1 - the pruned share. */
 void lp_init_random_prune(lp_model *m, uint64_t seed, double rate);
 
+/* The preset's initialisation of a fresh model: he_uniform (biases too when
+ * the notebooks do), then the weight-agnostic set-up (agnostic: the shared
+ * value; < 0 takes the preset's, 0 turns it off; models without a preset
+ * ratio use the seed's default (1, 4)), or random_prune when prune >= 0 (the
+ * pruned share). */
+struct lp_preset;
+laperm_status lp_init_model(lp_model *m, const struct lp_preset *p, uint64_t seed, double agnostic,
+                            double prune);
+
 #endif

@@ -53,7 +53,7 @@ const char *cli_data_dir(const char *flag);
 void json_str(FILE *f, const char *s);
 
 /* The subcommands. */
-extern const cli_cmd cmd_info, cmd_summary, cmd_fetch, cmd_train, cmd_eval,
+extern const cli_cmd cmd_info, cmd_init, cmd_summary, cmd_fetch, cmd_train, cmd_eval,
     cmd_reconnect, cmd_profile, cmd_trace, cmd_plot_history, cmd_bench;
 
 #endif

@@ -168,16 +168,7 @@ static int run(int argc, char **argv)
         if (s) goto fail;
         have_session = 1;
     } else {
-        lp_init_he_uniform(m, cfg.seed, p->bias_he_uniform);
-        double agn = agnostic >= 0 ? agnostic : p->agnostic;
-        if (agn != 0 && prune < 0) {
-            static const int default_a[1] = {1}, default_b[1] = {4}; /* the seed's default ratio */
-            int n = p->n_agnostic ? p->n_agnostic : 1;
-            s = lp_init_agnostic(m, cfg.seed, (float)agn, n, p->n_agnostic ? p->agn_a : default_a,
-                                 p->n_agnostic ? p->agn_b : default_b);
-            if (s) goto fail;
-        }
-        if (prune >= 0) lp_init_random_prune(m, cfg.seed, 1.0 - prune);
+        if ((s = lp_init_model(m, p, cfg.seed, agnostic, prune))) goto fail;
         if (init_from && (s = lp_weights_load(m, init_from))) goto fail;
         s = lp_session_init(&sess, &cfg, m, train, test);
         if (s) goto fail;

@@ -7,6 +7,7 @@
 static const cli_cmd *const commands[] = {
     &cmd_info,
     &cmd_summary,
+    &cmd_init,
     &cmd_fetch,
     &cmd_train,
     &cmd_eval,
