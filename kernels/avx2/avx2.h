@@ -1,0 +1,35 @@
+/* Kernels of kernels/avx2 (compiled with -mavx2 -mfma), for the table and
+ * for kernels/avx512, which layers over them. */
+#ifndef LAPERM_KERNELS_AVX2_H
+#define LAPERM_KERNELS_AVX2_H
+
+#include "kernels/kernels.h"
+
+void lp_avx2_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+size_t lp_avx2_sync_workspace(size_t len, size_t nvec);
+long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
+int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx);
+
+void lp_avx2_relu_fwd(size_t n, const float *x, float *y);
+void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
+void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y);
+void lp_avx2_axpy(size_t n, float a, const float *x, float *y);
+double lp_avx2_sumsq(size_t n, const float *x);
+void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
+                         float b1, float b2, float eps);
+void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y);
+void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db);
+
+void lp_avx2_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
+                          const float *beta, float eps, float *y, float *mean, float *var,
+                          int relu);
+void lp_avx2_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,
+                          const float *beta, const float *mean, const float *var, float eps,
+                          float *y, int relu);
+void lp_avx2_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy,
+                    const float *gamma, const float *mean, const float *var, float eps,
+                    float *dx, float *dgamma, float *dbeta, int relu);
+
+#endif

@@ -1,0 +1,226 @@
+/* AVX2 element-wise kernels: ReLU, dropout, bias add/grad, axpy, sumsq,
+ * Adam. Each performs exactly the scalar kernel's IEEE operations in the
+ * same order (no fused multiply-adds where the scalar code rounds twice,
+ * double accumulators where it uses double, the same fixed partitions of
+ * the reductions), so the results are bit-identical to kernels/scalar and
+ * independent of the thread count. */
+#include "kernels/avx2/avx2.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PAR_MIN 65536 /* element count below which loops stay on one thread */
+#define CHUNK 16384   /* floats per parallel chunk of the streaming kernels */
+
+/* The streaming kernels run over [0, n) in CHUNK pieces spread statically
+ * over the threads (each element is computed alone: any split gives the
+ * same bits). */
+#define NCHUNKS(n) (((n) + CHUNK - 1) / CHUNK)
+#define CHUNK_RANGE(c, n, i0, i1)                                     \
+    size_t i0 = (c) * (size_t)CHUNK, i1 = i0 + CHUNK < (n) ? i0 + CHUNK : (n)
+
+static void relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
+{
+    const __m256 z = _mm256_setzero_ps();
+    for (; i + 8 <= i1; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        /* x < 0 ? 0 : x (NaN and -0.0 pass through) */
+        _mm256_storeu_ps(y + i, _mm256_andnot_ps(_mm256_cmp_ps(v, z, _CMP_LT_OQ), v));
+    }
+    for (; i < i1; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void lp_avx2_relu_fwd(size_t n, const float *x, float *y)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        relu_fwd_range(i0, i1, x, y);
+    }
+}
+
+static void relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx)
+{
+    const __m256 z = _mm256_setzero_ps();
+    for (; i + 8 <= i1; i += 8) {
+        __m256 m = _mm256_cmp_ps(_mm256_loadu_ps(y + i), z, _CMP_GT_OQ);
+        _mm256_storeu_ps(dx + i, _mm256_and_ps(m, _mm256_loadu_ps(dy + i)));
+    }
+    for (; i < i1; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        relu_bwd_range(i0, i1, y, dy, dx);
+    }
+}
+
+static void dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask, float scale,
+                          float *y)
+{
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256i z = _mm256_setzero_si256(), ones = _mm256_set1_epi32(-1);
+    for (; i + 8 <= i1; i += 8) {
+        uint64_t mb;
+        memcpy(&mb, mask + i, 8);
+        __m256i m32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)mb));
+        __m256 keep = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(m32, z), ones));
+        _mm256_storeu_ps(y + i, _mm256_and_ps(keep, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs)));
+    }
+    for (; i < i1; i++) y[i] = mask[i] ? x[i] * scale : 0.0f;
+}
+
+void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        dropout_range(i0, i1, x, mask, scale, y);
+    }
+}
+
+static void axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    for (; i + 8 <= i1; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i),
+                                              _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+    for (; i < i1; i++) y[i] += a * x[i];
+}
+
+void lp_avx2_axpy(size_t n, float a, const float *x, float *y)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        axpy_range(i0, i1, a, x, y);
+    }
+}
+
+static void adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
+                       float lr_t, float b1, float b2, float eps)
+{
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
+    const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
+    for (; i + 8 <= i1; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vc1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)),
+                                  _mm256_mul_ps(_mm256_mul_ps(vc2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 step =
+            _mm256_div_ps(_mm256_mul_ps(vlr, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), veps));
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), step));
+    }
+    for (; i < i1; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + c1 * gi;
+        float vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] -= lr_t * mi / (sqrtf(vi) + eps);
+    }
+}
+
+void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
+                         float b1, float b2, float eps)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        adam_range(i0, i1, w, g, m, v, lr_t, b1, b2, eps);
+    }
+}
+
+void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y)
+{
+#pragma omp parallel for schedule(static) if (rows * (size_t)cols > PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict yr = y + r * (size_t)cols;
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_loadu_ps(yr + j), _mm256_loadu_ps(b + j)));
+        for (; j < cols; j++) yr[j] += b[j];
+    }
+}
+
+/* Column sums in double, row order (the scalar kernel's order); blocks of
+ * BG_CB columns in parallel. */
+#define BG_CB 32
+void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db)
+{
+    int nb = (cols + BG_CB - 1) / BG_CB;
+#pragma omp parallel for schedule(static) if (nb > 1 && rows * (size_t)cols > PAR_MIN)
+    for (int bi = 0; bi < nb; bi++) {
+        int j0 = bi * BG_CB, cb = cols - j0 < BG_CB ? cols - j0 : BG_CB;
+        int cv = cb & ~3; /* columns done 4 at a time */
+        __m256d acc[BG_CB / 4];
+        double tail[4] = {0, 0, 0, 0};
+        for (int q = 0; q < BG_CB / 4; q++) acc[q] = _mm256_setzero_pd();
+        for (size_t r = 0; r < rows; r++) {
+            const float *d = dy + r * (size_t)cols + j0;
+            for (int q = 0; q * 4 < cv; q++)
+                acc[q] = _mm256_add_pd(acc[q], _mm256_cvtps_pd(_mm_loadu_ps(d + 4 * q)));
+            for (int j = cv; j < cb; j++) tail[j - cv] += d[j];
+        }
+        for (int q = 0; q * 4 < cv; q++) {
+            double t[4];
+            _mm256_storeu_pd(t, acc[q]);
+            for (int l = 0; l < 4; l++) db[j0 + 4 * q + l] = (float)t[l];
+        }
+        for (int j = cv; j < cb; j++) db[j0 + j] = (float)tail[j - cv];
+    }
+}
+
+/* sum of x^2 in double: the scalar kernel's partition (chunks of SS_CHUNK,
+ * 8 interleaved lanes per chunk, lanes then chunks summed in order). The
+ * product of two floats is exact in double, so the vector lanes reproduce
+ * the scalar lanes bit for bit. */
+#define SS_CHUNK 8192
+#define SS_SUPER 256
+static double sumsq_chunk(size_t n, const float *x)
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        a0 = _mm256_add_pd(a0, _mm256_mul_pd(lo, lo));
+        a1 = _mm256_add_pd(a1, _mm256_mul_pd(hi, hi));
+    }
+    double acc[8];
+    _mm256_storeu_pd(acc, a0);
+    _mm256_storeu_pd(acc + 4, a1);
+    for (int l = 0; i < n; i++, l++) acc[l] += (double)x[i] * (double)x[i];
+    double s = 0.0;
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+double lp_avx2_sumsq(size_t n, const float *x)
+{
+    double total = 0.0;
+    size_t nchunks = (n + SS_CHUNK - 1) / SS_CHUNK;
+    for (size_t c0 = 0; c0 < nchunks; c0 += SS_SUPER) {
+        int nc = nchunks - c0 < SS_SUPER ? (int)(nchunks - c0) : SS_SUPER;
+        double part[SS_SUPER];
+#pragma omp parallel for schedule(static) if (nc > 4)
+        for (int ci = 0; ci < nc; ci++) {
+            size_t i0 = (c0 + (size_t)ci) * SS_CHUNK;
+            size_t len = n - i0 < SS_CHUNK ? n - i0 : SS_CHUNK;
+            part[ci] = sumsq_chunk(len, x + i0);
+        }
+        for (int ci = 0; ci < nc; ci++) total += part[ci];
+    }
+    return total;
+}

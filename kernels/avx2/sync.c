@@ -1,0 +1,19 @@
+/* LaPerm sync and argsort, AVX2 build of the shared radix implementation
+ * (kernels/common/sync_radix.h): the block gather/scatter use 8x8 register
+ * transposes; the radix passes are scalar code. */
+#include "kernels/avx2/avx2.h"
+#include "kernels/common/sync_radix.h"
+#include "kernels/scalar/scalar.h"
+
+size_t lp_avx2_sync_workspace(size_t len, size_t nvec) { return lps_sync_workspace(len, nvec); }
+
+long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws)
+{
+    return lps_sync(len, nvec, w, sorted, ws);
+}
+
+int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx)
+{
+    int r = lps_argsort(n, keys, idx);
+    return r == -2 ? lp_scalar_argsort(n, keys, idx) : r;
+}

@@ -1,0 +1,9 @@
+/* AVX-512 overrides. The dispatcher applies kernels/avx2 first, so every
+ * entry not set here keeps its AVX2 version (and its "avx2" name). */
+#include "kernels/avx512/avx512.h"
+
+void lp_kernels_init_avx512(lp_kernels *k)
+{
+    k->gemm = lp_avx512_gemm;
+    k->impl[LP_KF_GEMM] = "avx512";
+}

@@ -1,0 +1,13 @@
+/* Kernels of kernels/neon (aarch64 Advanced SIMD). */
+#ifndef LAPERM_KERNELS_NEON_H
+#define LAPERM_KERNELS_NEON_H
+
+#include "kernels/kernels.h"
+
+void lp_neon_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+size_t lp_neon_sync_workspace(size_t len, size_t nvec);
+long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
+int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx);
+
+#endif

@@ -1,0 +1,18 @@
+/* LaPerm sync and argsort for aarch64: the shared portable radix
+ * implementation (kernels/common/sync_radix.h), compiled here. */
+#include "kernels/neon/neon.h"
+#include "kernels/common/sync_radix.h"
+#include "kernels/scalar/scalar.h"
+
+size_t lp_neon_sync_workspace(size_t len, size_t nvec) { return lps_sync_workspace(len, nvec); }
+
+long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws)
+{
+    return lps_sync(len, nvec, w, sorted, ws);
+}
+
+int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx)
+{
+    int r = lps_argsort(n, keys, idx);
+    return r == -2 ? lp_scalar_argsort(n, keys, idx) : r;
+}

@@ -1,0 +1,12 @@
+/* NEON overrides of the scalar table (aarch64). */
+#include "kernels/neon/neon.h"
+
+void lp_kernels_init_neon(lp_kernels *k)
+{
+    k->gemm = lp_neon_gemm;
+    k->impl[LP_KF_GEMM] = "neon";
+    k->argsort = lp_neon_argsort;
+    k->sync_workspace = lp_neon_sync_workspace;
+    k->sync = lp_neon_sync;
+    k->impl[LP_KF_SYNC] = "neon";
+}

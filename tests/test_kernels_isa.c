@@ -1,0 +1,572 @@
+/* Every ISA kernel table this machine runs (avx2, avx512 on x86; neon on
+ * aarch64) against the scalar table, the oracle.
+ *
+ * Tolerances:
+ *  - gemm: |c - c_scalar| <= 1e-5 * sqrt(k) * S + 1e-30, where
+ *    S = |alpha| * sum_p |op(A)[i,p] op(B)[p,j]| + |beta c| (the magnitude the
+ *    rounding errors scale with); beta == 0 must overwrite NaN; columns past
+ *    n (ldc > n) must stay untouched.
+ *  - sync, argsort: bit-exact (a permutation of fixed values; ties in
+ *    position order, -0.0 == +0.0), the same first NaN vector.
+ *  - element-wise kernels, which the ISAs compute with the same IEEE
+ *    operations in the same order as the scalar code (relu, dropout, axpy,
+ *    adam, sumsq, bias add/grad, batch norm fwd/bwd with and without the
+ *    fused ReLU; im2col where an ISA overrides it): bit-exact, NaN and -0.0
+ *    included.
+ *  - gemm and sync: bitwise identical with 1 and 2 threads. */
+#include "lp_test.h"
+#include "kernels/kernels.h"
+#include "kernels/scalar/scalar.h"
+#include "runtime/dispatch.h"
+#include "runtime/rng.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lp_kernels g_ref;
+static lp_kernels g_isa[LP_ISA_COUNT];
+static int g_have[LP_ISA_COUNT];
+static lp_rng g_rng;
+
+static float urand(void) { return 2.0f * lp_rng_uniform(&g_rng) - 1.0f; }
+static float nrand(void)
+{
+    float u = lp_rng_uniform(&g_rng), v = lp_rng_uniform(&g_rng);
+    return (float)(sqrt(-2.0 * log(u + 1e-12)) * cos(6.283185307179586 * v));
+}
+static int irand(int n) { return (int)lp_rng_below(&g_rng, (uint64_t)n); }
+
+static float *fbuf(size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    if (!p) abort();
+    return p;
+}
+
+#define FOR_ISA(i)                                                         \
+    for (int i = 1; i < LP_ISA_COUNT; i++)                                 \
+        if (g_have[i])
+
+/* ---- gemm ------------------------------------------------------------------ */
+
+/* Compare one ISA gemm against the scalar one; returns failures. */
+static int gemm_case(const lp_kernels *t, const char *name, int ta, int tb, int m, int n, int k,
+                     float alpha, float beta)
+{
+    int lda = (ta ? m : k) + irand(3), ldb = (tb ? k : n) + irand(3), ldc = n + irand(3);
+    size_t asz = (size_t)(ta ? k : m) * lda, bsz = (size_t)(tb ? n : k) * ldb,
+           csz = (size_t)m * ldc;
+    float *a = fbuf(asz), *b = fbuf(bsz), *c0 = fbuf(csz), *c1 = fbuf(csz), *c2 = fbuf(csz);
+    for (size_t i = 0; i < asz; i++) a[i] = urand();
+    for (size_t i = 0; i < bsz; i++) b[i] = urand();
+    for (size_t i = 0; i < csz; i++) {
+        c0[i] = beta == 0.0f ? NAN : urand();
+        c1[i] = c0[i];
+        c2[i] = c0[i];
+    }
+    g_ref.gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc);
+    t->gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c1, ldc);
+    int bad = 0;
+    double worst = 0;
+    for (int i = 0; i < m && bad < 5; i++) {
+        for (int j = 0; j < ldc; j++) {
+            size_t o = (size_t)i * ldc + j;
+            if (j >= n) { /* padding untouched */
+                if (memcmp(&c1[o], &c2[o], sizeof(float)) != 0) bad++;
+                continue;
+            }
+            double s = fabs(beta) * (beta == 0.0f ? 0.0 : fabs(c2[o]));
+            for (int p = 0; p < k; p++) {
+                double x = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                double y = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                s += fabs(alpha) * fabs(x * y);
+            }
+            double tol = 1e-5 * sqrt((double)(k > 1 ? k : 1)) * s + 1e-30;
+            double e = fabs((double)c1[o] - (double)c0[o]);
+            if (!(e <= tol)) {
+                if (bad < 3)
+                    fprintf(stderr, "  %s gemm ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g: "
+                                    "c[%d,%d] = %.9g vs scalar %.9g (tol %.3g)\n",
+                            name, ta, tb, m, n, k, alpha, beta, i, j, c1[o], c0[o], tol);
+                bad++;
+            }
+            if (s > 0 && e / s > worst) worst = e / s;
+        }
+    }
+    free(a);
+    free(b);
+    free(c0);
+    free(c1);
+    free(c2);
+    return bad;
+}
+
+static void test_gemm_vs_scalar(void)
+{
+    static const int sz[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 33, 47, 64, 97};
+    const int nsz = (int)(sizeof sz / sizeof sz[0]);
+    FOR_ISA(i)
+    {
+        int fails = 0, cases = 0;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int r = 0; r < 40; r++) {
+                    int m = sz[irand(nsz)], n = sz[irand(nsz)], k = sz[irand(nsz)];
+                    int sel = irand(4);
+                    float beta = sel == 0 ? 0.0f : sel == 1 ? 1.0f : sel == 2 ? -0.5f : 0.25f;
+                    float alpha = irand(2) ? 1.0f : -1.75f;
+                    fails += gemm_case(&g_isa[i], lp_isa_name((lp_isa)i), ta, tb, m, n, k, alpha,
+                                       beta) != 0;
+                    cases++;
+                }
+        /* blocking edges: k around the k-block sizes, tall/skinny conv shapes */
+        static const int big[][6] = {
+            /* ta tb m n k beta0 */
+            {0, 0, 150, 130, 257, 1}, {0, 0, 300, 40, 600, 0}, {0, 1, 301, 129, 70, 0},
+            {1, 0, 27, 64, 2000, 1},  {1, 0, 290, 33, 513, 0}, {1, 1, 150, 290, 300, 0},
+            {0, 0, 2000, 64, 27, 1},  {0, 0, 700, 17, 1153, 0}, {0, 1, 1000, 200, 64, 1},
+            {0, 0, 1, 1, 3000, 0},    {0, 0, 3, 1100, 5, 0},   {1, 1, 97, 1030, 31, 1}};
+        for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
+            fails += gemm_case(&g_isa[i], lp_isa_name((lp_isa)i), big[s][0], big[s][1],
+                               big[s][2], big[s][3], big[s][4], 1.0f,
+                               big[s][5] ? 0.0f : 0.5f) != 0;
+            cases++;
+        }
+        CHECK_MSG(fails == 0, "%s: %d of %d gemm cases off", lp_isa_name((lp_isa)i), fails, cases);
+    }
+}
+
+static void test_gemm_k0_alpha0(void)
+{
+    FOR_ISA(i)
+    {
+        float c[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, a[1] = {1}, b[1] = {1};
+        g_isa[i].gemm(0, 0, 2, 3, 0, 1.0f, a, 1, b, 3, 0.0f, c, 3);
+        int ok = 1;
+        for (int j = 0; j < 6; j++) ok &= c[j] == 0.0f;
+        CHECK_MSG(ok, "%s: k = 0, beta = 0 must zero C", lp_isa_name((lp_isa)i));
+        float d[4] = {1, 2, 3, 4};
+        g_isa[i].gemm(0, 0, 2, 2, 0, 1.0f, a, 1, b, 2, 2.0f, d, 2);
+        CHECK(d[0] == 2 && d[1] == 4 && d[2] == 6 && d[3] == 8);
+    }
+}
+
+static void gemm_threads_case(const lp_kernels *t, const char *name, int ta, int tb, int m, int n,
+                              int k)
+{
+    int lda = ta ? m : k, ldb = tb ? k : n;
+    size_t asz = (size_t)m * k, bsz = (size_t)k * n, csz = (size_t)m * n;
+    float *a = fbuf(asz), *b = fbuf(bsz), *c1 = fbuf(csz), *c2 = fbuf(csz);
+    for (size_t i = 0; i < asz; i++) a[i] = urand();
+    for (size_t i = 0; i < bsz; i++) b[i] = urand();
+    for (size_t i = 0; i < csz; i++) c1[i] = c2[i] = urand();
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    t->gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c1, n);
+    omp_set_num_threads(2);
+    t->gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c2, n);
+    omp_set_num_threads(saved);
+    CHECK_MSG(memcmp(c1, c2, sizeof(float) * csz) == 0,
+              "%s gemm ta=%d tb=%d %dx%dx%d differs between 1 and 2 threads", name, ta, tb, m, n,
+              k);
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+}
+
+static void test_gemm_thread_independent(void)
+{
+    FOR_ISA(i)
+    {
+        const char *nm = lp_isa_name((lp_isa)i);
+        gemm_threads_case(&g_isa[i], nm, 0, 0, 193, 157, 300);
+        gemm_threads_case(&g_isa[i], nm, 0, 1, 1201, 64, 75);
+        gemm_threads_case(&g_isa[i], nm, 1, 0, 75, 40, 3001);
+        gemm_threads_case(&g_isa[i], nm, 1, 1, 31, 300, 129);
+        gemm_threads_case(&g_isa[i], nm, 0, 0, 2500, 32, 600);
+        /* few rows: the threads split the column panels instead */
+        gemm_threads_case(&g_isa[i], nm, 0, 0, 5, 300, 200);
+        gemm_threads_case(&g_isa[i], nm, 1, 0, 27, 64, 5000);
+        gemm_threads_case(&g_isa[i], nm, 0, 1, 12, 600, 150);
+    }
+}
+
+/* ---- argsort and sync ------------------------------------------------------- */
+
+enum { V_NORMAL, V_TIES, V_ZEROS, V_CONST, V_NARROW, V_KINDS };
+
+/* Fill n values of one kind: plain normals; heavy ties with -0.0/+0.0 and
+ * repeats; mostly zeros; all equal; one exponent (constant high digits). */
+static void fill_values(float *v, size_t n, int kind)
+{
+    float pool[5];
+    for (int q = 0; q < 5; q++) pool[q] = 0.01f * nrand();
+    for (size_t i = 0; i < n; i++) {
+        switch (kind) {
+        case V_NORMAL: v[i] = 0.05f * nrand(); break;
+        case V_TIES: {
+            int s = irand(4);
+            v[i] = s == 0 ? 0.0f : s == 1 ? -0.0f : s == 2 ? pool[irand(5)] : 0.05f * nrand();
+            break;
+        }
+        case V_ZEROS: v[i] = irand(10) ? (irand(2) ? 0.0f : -0.0f) : 0.05f * nrand(); break;
+        case V_CONST: v[i] = -0.375f; break;
+        default: v[i] = 1.0f + (float)irand(64) * 0x1p-23f; break;
+        }
+    }
+}
+
+static void test_argsort_vs_scalar(void)
+{
+    static const size_t ns[] = {1, 2, 3, 17, 39, 40, 41, 100, 255, 256, 257, 577,
+                                2048, 2049, 4096, 4097, 5000, 8192, 8193, 12000};
+    FOR_ISA(i)
+    {
+        int bad = 0, cases = 0;
+        for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++) {
+            size_t n = ns[s];
+            float *v = fbuf(n);
+            uint32_t *i0 = malloc(sizeof(uint32_t) * n), *i1 = malloc(sizeof(uint32_t) * n);
+            for (int kind = 0; kind < V_KINDS; kind++) {
+                fill_values(v, n, kind);
+                int r0 = g_ref.argsort(n, v, i0), r1 = g_isa[i].argsort(n, v, i1);
+                cases++;
+                if (r0 != 0 || r1 != 0 || memcmp(i0, i1, sizeof(uint32_t) * n) != 0) {
+                    if (bad < 3)
+                        fprintf(stderr, "  %s argsort n=%zu kind=%d differs\n",
+                                lp_isa_name((lp_isa)i), n, kind);
+                    bad++;
+                }
+                /* a NaN anywhere: -1 */
+                float keep = v[n / 2];
+                v[n / 2] = NAN;
+                cases++;
+                if (g_isa[i].argsort(n, v, i1) != -1) bad++;
+                v[n / 2] = keep;
+            }
+            free(v);
+            free(i0);
+            free(i1);
+        }
+        CHECK_MSG(bad == 0, "%s: %d of %d argsort cases off", lp_isa_name((lp_isa)i), bad, cases);
+    }
+}
+
+/* A variable w[len, nvec] after some training: values near the initial ones
+ * (or of the given kind), and sorted[nvec, len] the sorted initial columns. */
+static void make_sync_case(size_t len, size_t nvec, int kind, float *w, float *sorted)
+{
+    float *col = fbuf(len);
+    uint32_t *idx = malloc(sizeof(uint32_t) * len);
+    for (size_t j = 0; j < nvec; j++) {
+        fill_values(col, len, kind == V_CONST ? V_NORMAL : kind);
+        if (g_ref.argsort(len, col, idx) != 0) abort();
+        for (size_t r = 0; r < len; r++) sorted[j * len + r] = col[idx[r]];
+        int ckind = kind == V_NORMAL ? V_NORMAL : (int)((j + (size_t)kind) % V_KINDS);
+        fill_values(col, len, ckind);
+        for (size_t r = 0; r < len; r++) w[r * nvec + j] = col[r];
+    }
+    free(col);
+    free(idx);
+}
+
+static int sync_case(const lp_kernels *t, const char *name, size_t len, size_t nvec, int kind)
+{
+    size_t sz = len * nvec;
+    float *w0 = fbuf(sz), *sorted = fbuf(sz), *wr = fbuf(sz), *wi = fbuf(sz);
+    make_sync_case(len, nvec, kind, w0, sorted);
+    memcpy(wr, w0, sizeof(float) * sz);
+    memcpy(wi, w0, sizeof(float) * sz);
+    void *wsr = malloc(g_ref.sync_workspace(len, nvec) + 1);
+    void *wsi = malloc(t->sync_workspace(len, nvec) + 1);
+    long rr = g_ref.sync(len, nvec, wr, sorted, wsr);
+    long ri = t->sync(len, nvec, wi, sorted, wsi);
+    int bad = 0;
+    if (rr != -1 || ri != -1 || memcmp(wr, wi, sizeof(float) * sz) != 0) {
+        fprintf(stderr, "  %s sync len=%zu nvec=%zu kind=%d differs (ret %ld / %ld)\n", name, len,
+                nvec, kind, ri, rr);
+        bad = 1;
+    }
+    /* NaN: the index of the first vector holding one, scalar and ISA alike */
+    if (!bad && nvec > 0) {
+        size_t j1 = (size_t)irand((int)nvec), j2 = (size_t)irand((int)nvec);
+        memcpy(wi, w0, sizeof(float) * sz);
+        memcpy(wr, w0, sizeof(float) * sz);
+        wi[(size_t)irand((int)len) * nvec + j1] = NAN;
+        wi[(size_t)irand((int)len) * nvec + j2] = -NAN;
+        memcpy(wr, wi, sizeof(float) * sz);
+        long want = (long)(j1 < j2 ? j1 : j2);
+        ri = t->sync(len, nvec, wi, sorted, wsi);
+        rr = g_ref.sync(len, nvec, wr, sorted, wsr);
+        if (ri != want || rr != want) {
+            fprintf(stderr, "  %s sync NaN len=%zu nvec=%zu: %ld (scalar %ld), want %ld\n", name,
+                    len, nvec, ri, rr, want);
+            bad = 1;
+        }
+    }
+    free(w0);
+    free(sorted);
+    free(wr);
+    free(wi);
+    free(wsr);
+    free(wsi);
+    return bad;
+}
+
+static void test_sync_vs_scalar(void)
+{
+    static const size_t shapes[][2] = {
+        {1, 1},     {1, 20},   {2, 3},     {3, 17},   {27, 64},  {39, 16},  {40, 15},
+        {41, 33},   {64, 1},   {255, 16},  {256, 3},  {257, 31}, {576, 18}, {1000, 1},
+        {2048, 17}, {2049, 16}, {2304, 5}, {4608, 33}, {8192, 2}, {8193, 3}, {20000, 1}};
+    FOR_ISA(i)
+    {
+        int bad = 0, cases = 0;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int kind = 0; kind < V_KINDS; kind++) {
+                bad += sync_case(&g_isa[i], lp_isa_name((lp_isa)i), shapes[s][0], shapes[s][1],
+                                 kind);
+                cases++;
+            }
+        CHECK_MSG(bad == 0, "%s: %d of %d sync cases off", lp_isa_name((lp_isa)i), bad, cases);
+    }
+}
+
+static void test_sync_thread_independent(void)
+{
+    static const size_t shapes[][2] = {{576, 64}, {2304, 40}, {27, 100}, {5000, 20}};
+    FOR_ISA(i)
+    {
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            size_t len = shapes[s][0], nvec = shapes[s][1], sz = len * nvec;
+            float *w0 = fbuf(sz), *sorted = fbuf(sz), *w1 = fbuf(sz), *w2 = fbuf(sz);
+            make_sync_case(len, nvec, V_TIES, w0, sorted);
+            memcpy(w1, w0, sizeof(float) * sz);
+            memcpy(w2, w0, sizeof(float) * sz);
+            int saved = omp_get_max_threads();
+            omp_set_num_threads(1);
+            void *ws1 = malloc(g_isa[i].sync_workspace(len, nvec) + 1);
+            long r1 = g_isa[i].sync(len, nvec, w1, sorted, ws1);
+            omp_set_num_threads(2);
+            void *ws2 = malloc(g_isa[i].sync_workspace(len, nvec) + 1);
+            long r2 = g_isa[i].sync(len, nvec, w2, sorted, ws2);
+            omp_set_num_threads(saved);
+            CHECK(r1 == -1 && r2 == -1);
+            CHECK_MSG(memcmp(w1, w2, sizeof(float) * sz) == 0,
+                      "%s sync %zux%zu differs between 1 and 2 threads", lp_isa_name((lp_isa)i),
+                      len, nvec);
+            free(w0);
+            free(sorted);
+            free(w1);
+            free(w2);
+            free(ws1);
+            free(ws2);
+        }
+    }
+}
+
+/* ---- element-wise kernels, batch norm, im2col: bit-exact ----------------- */
+
+static int same_bits(const void *a, const void *b, size_t bytes) { return memcmp(a, b, bytes) == 0; }
+
+/* Values with the awkward cases mixed in: -0.0, +0.0, NaN (when nan), and
+ * magnitudes over many binades. */
+static void fill_special(float *v, size_t n, int nan)
+{
+    for (size_t i = 0; i < n; i++) {
+        int s = irand(16);
+        v[i] = s == 0 ? -0.0f : s == 1 ? 0.0f : (nan && s == 2) ? NAN : nrand() * ldexpf(1.0f, irand(12) - 6);
+    }
+}
+
+static void test_eltwise_vs_scalar(void)
+{
+    static const size_t ns[] = {0, 1, 7, 8, 9, 31, 1000, 8191, 8193, 70001, 300007};
+    FOR_ISA(i)
+    {
+        const lp_kernels *t = &g_isa[i];
+        const char *nm = lp_isa_name((lp_isa)i);
+        for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++) {
+            size_t n = ns[s];
+            float *x = fbuf(n), *y0 = fbuf(n), *y1 = fbuf(n), *d = fbuf(n);
+            float *w0 = fbuf(n), *w1 = fbuf(n), *m0 = fbuf(n), *m1 = fbuf(n), *v0 = fbuf(n),
+                  *v1 = fbuf(n);
+            uint8_t *mask = malloc(n + 1);
+            fill_special(x, n, 1);
+            fill_special(d, n, 1);
+            g_ref.relu_fwd(n, x, y0);
+            t->relu_fwd(n, x, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s relu_fwd n=%zu", nm, n);
+            memcpy(y1, x, n * 4); /* in place */
+            t->relu_fwd(n, y1, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s relu_fwd in place n=%zu", nm, n);
+            g_ref.relu_bwd(n, x, d, y0);
+            t->relu_bwd(n, x, d, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s relu_bwd n=%zu", nm, n);
+            for (size_t q = 0; q < n; q++) mask[q] = (uint8_t)(irand(3) != 0);
+            g_ref.dropout_apply(n, x, mask, 1.25f, y0);
+            t->dropout_apply(n, x, mask, 1.25f, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s dropout n=%zu", nm, n);
+            fill_special(x, n, 0);
+            fill_special(y0, n, 0);
+            memcpy(y1, y0, n * 4);
+            g_ref.axpy(n, -0.37f, x, y0);
+            t->axpy(n, -0.37f, x, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s axpy n=%zu", nm, n);
+            double s0 = g_ref.sumsq(n, x), s1 = t->sumsq(n, x);
+            CHECK_MSG(same_bits(&s0, &s1, sizeof s0), "%s sumsq n=%zu: %.17g vs %.17g", nm, n, s1, s0);
+            for (size_t q = 0; q < n; q++) {
+                w0[q] = w1[q] = nrand();
+                m0[q] = m1[q] = 0.1f * nrand();
+                v0[q] = v1[q] = 0.01f * fabsf(nrand());
+            }
+            fill_special(d, n, 0);
+            g_ref.adam_update(n, w0, d, m0, v0, 1e-3f, 0.9f, 0.999f, 1e-7f);
+            t->adam_update(n, w1, d, m1, v1, 1e-3f, 0.9f, 0.999f, 1e-7f);
+            CHECK_MSG(same_bits(w0, w1, n * 4) && same_bits(m0, m1, n * 4) && same_bits(v0, v1, n * 4),
+                      "%s adam n=%zu", nm, n);
+            free(x); free(y0); free(y1); free(d); free(w0); free(w1);
+            free(m0); free(m1); free(v0); free(v1); free(mask);
+        }
+    }
+}
+
+static void test_bias_vs_scalar(void)
+{
+    static const int shapes[][2] = {{1, 1}, {7, 3}, {33, 10}, {5, 64}, {1000, 64}, {3000, 37}, {100, 129}, {2, 513}};
+    FOR_ISA(i)
+    {
+        const lp_kernels *t = &g_isa[i];
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            size_t rows = (size_t)shapes[s][0];
+            int cols = shapes[s][1];
+            size_t n = rows * (size_t)cols;
+            float *y0 = fbuf(n), *y1 = fbuf(n), *b = fbuf((size_t)cols), *g0 = fbuf((size_t)cols),
+                  *g1 = fbuf((size_t)cols);
+            fill_special(y0, n, 0);
+            memcpy(y1, y0, n * 4);
+            fill_special(b, (size_t)cols, 0);
+            g_ref.bias_add(rows, cols, b, y0);
+            t->bias_add(rows, cols, b, y1);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s bias_add %zux%d", lp_isa_name((lp_isa)i), rows, cols);
+            g_ref.bias_grad(rows, cols, y0, g0);
+            t->bias_grad(rows, cols, y0, g1);
+            CHECK_MSG(same_bits(g0, g1, (size_t)cols * 4), "%s bias_grad %zux%d", lp_isa_name((lp_isa)i), rows, cols);
+            free(y0); free(y1); free(b); free(g0); free(g1);
+        }
+    }
+}
+
+static void test_bn_vs_scalar(void)
+{
+    static const int shapes[][2] = {{1, 1}, {5, 3}, {300, 8}, {300, 16}, {77, 17}, {2000, 64}, {50, 33}, {4, 200}, {100, 600}, {3, 4100}};
+    FOR_ISA(i)
+    {
+        const lp_kernels *t = &g_isa[i];
+        const char *nm = lp_isa_name((lp_isa)i);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int relu = 0; relu < 2; relu++) {
+                size_t rows = (size_t)shapes[s][0];
+                int c = shapes[s][1];
+                size_t n = rows * (size_t)c, cs = (size_t)c;
+                float *x = fbuf(n), *y0 = fbuf(n), *y1 = fbuf(n), *dy = fbuf(n), *dx0 = fbuf(n),
+                      *dx1 = fbuf(n);
+                float *gam = fbuf(cs), *bet = fbuf(cs), *mu0 = fbuf(cs), *mu1 = fbuf(cs),
+                      *va0 = fbuf(cs), *va1 = fbuf(cs), *dg0 = fbuf(cs), *dg1 = fbuf(cs),
+                      *db0 = fbuf(cs), *db1 = fbuf(cs);
+                for (size_t q = 0; q < n; q++) {
+                    x[q] = 2.0f * nrand() + 0.5f;
+                    dy[q] = nrand();
+                }
+                for (size_t q = 0; q < cs; q++) {
+                    gam[q] = 1.0f + 0.3f * nrand();
+                    bet[q] = 0.2f * nrand();
+                }
+                g_ref.bn_fwd_train(rows, c, x, gam, bet, 1e-3f, y0, mu0, va0, relu);
+                t->bn_fwd_train(rows, c, x, gam, bet, 1e-3f, y1, mu1, va1, relu);
+                CHECK_MSG(same_bits(y0, y1, n * 4) && same_bits(mu0, mu1, cs * 4) &&
+                              same_bits(va0, va1, cs * 4),
+                          "%s bn_fwd_train %zux%d relu=%d", nm, rows, c, relu);
+                g_ref.bn_fwd_infer(rows, c, x, gam, bet, mu0, va0, 1e-3f, y0, relu);
+                t->bn_fwd_infer(rows, c, x, gam, bet, mu0, va0, 1e-3f, y1, relu);
+                CHECK_MSG(same_bits(y0, y1, n * 4), "%s bn_fwd_infer %zux%d relu=%d", nm, rows, c, relu);
+                g_ref.bn_bwd(rows, c, x, y0, dy, gam, mu0, va0, 1e-3f, dx0, dg0, db0, relu);
+                t->bn_bwd(rows, c, x, y0, dy, gam, mu0, va0, 1e-3f, dx1, dg1, db1, relu);
+                CHECK_MSG(same_bits(dx0, dx1, n * 4) && same_bits(dg0, dg1, cs * 4) &&
+                              same_bits(db0, db1, cs * 4),
+                          "%s bn_bwd %zux%d relu=%d", nm, rows, c, relu);
+                free(x); free(y0); free(y1); free(dy); free(dx0); free(dx1); free(gam); free(bet);
+                free(mu0); free(mu1); free(va0); free(va1); free(dg0); free(dg1); free(db0); free(db1);
+            }
+    }
+}
+
+static void test_im2col_vs_scalar(void)
+{
+    /* n h w c kh kw s same */
+    static const int geo[][8] = {
+        {2, 7, 5, 3, 3, 3, 1, 1}, {1, 8, 8, 1, 3, 3, 2, 1}, {2, 9, 7, 3, 3, 3, 2, 1},
+        {1, 6, 6, 16, 3, 3, 1, 0}, {1, 5, 7, 64, 1, 1, 1, 1}, {1, 11, 10, 5, 5, 5, 2, 1},
+        {3, 4, 4, 2, 3, 3, 1, 1},  {1, 13, 13, 7, 2, 2, 2, 0}, {1, 3, 3, 10, 5, 5, 1, 1}};
+    FOR_ISA(i)
+    {
+        for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
+            lp_conv_geom g = {0};
+            g.n = geo[s][0]; g.h = geo[s][1]; g.w = geo[s][2]; g.c = geo[s][3];
+            g.kh = geo[s][4]; g.kw = geo[s][5]; g.sh = g.sw = geo[s][6];
+            if (geo[s][7]) {
+                g.oh = lp_same_out(g.h, g.sh);
+                g.ow = lp_same_out(g.w, g.sw);
+                g.pad_top = lp_same_pad_before(g.h, g.kh, g.sh);
+                g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
+            } else {
+                g.oh = (g.h - g.kh) / g.sh + 1;
+                g.ow = (g.w - g.kw) / g.sw + 1;
+            }
+            g.oc = 4;
+            size_t xs = (size_t)g.n * g.h * g.w * g.c, cs = (size_t)g.n * g.oh * g.ow * g.kh * g.kw * g.c;
+            float *x = fbuf(xs), *c0 = fbuf(cs), *c1 = fbuf(cs);
+            fill_special(x, xs, 1);
+            for (size_t q = 0; q < cs; q++) c0[q] = c1[q] = NAN;
+            g_ref.im2col(&g, x, c0);
+            g_isa[i].im2col(&g, x, c1);
+            CHECK_MSG(same_bits(c0, c1, cs * 4), "%s im2col case %zu", lp_isa_name((lp_isa)i), s);
+            free(x); free(c0); free(c1);
+        }
+    }
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+int main(void)
+{
+    lp_rng_seed(&g_rng, 20240611, LP_STREAM_TEST, 0);
+    lp_kernels_init_scalar(&g_ref);
+    int any = 0;
+    for (int i = 1; i < LP_ISA_COUNT; i++) {
+        g_have[i] = lp_isa_supported((lp_isa)i) && lp_kernels_for_isa((lp_isa)i, &g_isa[i]) == LAPERM_OK;
+        if (g_have[i]) {
+            any = 1;
+            printf("testing %s:", lp_isa_name((lp_isa)i));
+            for (int f = 0; f < LP_KF_COUNT; f++)
+                printf(" %s=%s", lp_kernel_family_names[f], g_isa[i].impl[f]);
+            printf("\n");
+        }
+    }
+    if (!any) printf("no ISA kernels on this machine/build: nothing to compare\n");
+    LP_RUN(test_gemm_vs_scalar);
+    LP_RUN(test_gemm_k0_alpha0);
+    LP_RUN(test_gemm_thread_independent);
+    LP_RUN(test_argsort_vs_scalar);
+    LP_RUN(test_sync_vs_scalar);
+    LP_RUN(test_sync_thread_independent);
+    LP_RUN(test_eltwise_vs_scalar);
+    LP_RUN(test_bias_vs_scalar);
+    LP_RUN(test_bn_vs_scalar);
+    LP_RUN(test_im2col_vs_scalar);
+    return lp_test_done();
+}
