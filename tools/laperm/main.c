@@ -1,6 +1,8 @@
 /* laperm: the command line. Each subcommand lives in its own cmd_*.c. */
+#define _POSIX_C_SOURCE 200809L
 #include "tools/laperm/cli.h"
 
+#include <signal.h>
 #include <string.h>
 
 /* Subcommands present in this build; CLI.md lists the full contract. */
@@ -15,6 +17,7 @@ static const cli_cmd *const commands[] = {
     &cmd_profile,
     &cmd_trace,
     &cmd_plot_history,
+    &cmd_bench,
 };
 
 static void usage(FILE *f)
@@ -33,6 +36,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Over a file-size limit (ulimit -f) write() must fail with EFBIG and be
+     * reported, not kill the process half-way through a file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -1,0 +1,75 @@
+/* laperm bench: end-to-end speed of a model on synthetic inputs (training
+ * step and inference images/s, one full LaPerm sync, the step's breakdown);
+ * the measuring is runtime/bench_step.c. */
+#define _POSIX_C_SOURCE 200809L
+#include "tools/laperm/cli.h"
+#include "models/models.h"
+#include "runtime/bench_step.h"
+#include "runtime/dispatch.h"
+
+#include <omp.h>
+#include <stdio.h>
+
+static int run(int argc, char **argv)
+{
+    const char *model = NULL, *backend = NULL;
+    int json = 0, threads = 0, batch = 0, steps = 10, warmup = 1, sync_reps = 5;
+    cli_opt opts[] = {
+        {"--model", OPT_STRING, &model, "NAME", "conv7, conv2, conv4, conv13, resnet50, f1 or f2", 0, -1, 0},
+        {"--batch", OPT_INT, &batch, "B", "images per step (default: the model's preset)", 1, 100000, 0},
+        {"--steps", OPT_INT, &steps, "N", "timed training steps and inference passes (default 10)", 1, 1000000, 0},
+        {"--warmup", OPT_INT, &warmup, "N", "untimed steps and passes first (default 1)", 0, 1000000, 0},
+        {"--sync-reps", OPT_INT, &sync_reps, "N", "full syncs timed, median reported (default 5)", 1, 10000, 0},
+        {"--threads", OPT_INT, &threads, "T", "threads (default: OMP_NUM_THREADS, else all cores)", 1, 4096, 0},
+        {"--backend", OPT_STRING, &backend, "NAME", "native or dnnl", 0, -1, 0},
+        {"--json", OPT_FLAG, &json, NULL, "print one JSON object", 0, 0, 0},
+        CLI_END};
+    int rc = cli_parse(&cmd_bench, opts, argc, argv, NULL, 0, 0);
+    if (rc >= 0) return rc;
+    if (!model) return cli_usage_error("bench: --model is required (one of %s)", lp_model_names());
+    const lp_preset *p = lp_preset_find(model);
+    if (!p) return cli_usage_error("--model: unknown model '%s' (expected one of %s)", model, lp_model_names());
+    cli_set_threads(threads);
+    if ((rc = cli_init_kernels(backend)) >= 0) return rc;
+
+    lp_bench_opts o = {.model = model, .batch = batch, .steps = steps, .warmup = warmup,
+                       .sync_reps = sync_reps, .seed = 1};
+    lp_bench_result r;
+    laperm_status s = lp_bench_model(&o, lp_kernels_get(), &r);
+    if (s) return cli_fail(s);
+
+    int nthreads = omp_get_max_threads();
+    const char *isa = lp_isa_name(lp_isa_selected()), *be = lp_backend_selected();
+    if (json) {
+        printf("{\"model\": ");
+        json_str(stdout, model);
+        printf(", \"batch\": %d, \"threads\": %d, \"isa\": ", r.batch, nthreads);
+        json_str(stdout, isa);
+        printf(", \"backend\": ");
+        json_str(stdout, be);
+        printf(", \"train_img_per_s\": %.2f, \"infer_img_per_s\": %.2f, \"sync_ms\": %.4f, \"weights\": %zu, "
+               "\"sync_ns_per_weight\": %.4f, \"breakdown\": {",
+               r.train_img_per_s, r.infer_img_per_s, r.sync_s * 1e3, r.weights, r.sync_ns_per_weight);
+        for (int i = 0; i < LP_BENCH_PARTS; i++)
+            printf("%s\"%s\": %.4f", i ? ", " : "", lp_bench_part_names[i],
+                   r.step_s > 0 ? r.part_s[i] / r.step_s : 0.0);
+        printf("}}\n");
+    } else {
+        printf("%s: batch %d, %d thread%s, isa %s, backend %s, %d timed steps\n", model, r.batch, nthreads,
+               nthreads == 1 ? "" : "s", isa, be, r.steps);
+        printf("training:   %10.1f img/s  (%.2f ms per step, sync amortised)\n", r.train_img_per_s,
+               r.step_s * 1e3);
+        printf("inference:  %10.1f img/s\n", r.infer_img_per_s);
+        printf("sync:       %10.3f ms for %zu weights (%.3f ns/weight), every %d steps\n", r.sync_s * 1e3,
+               r.weights, r.sync_ns_per_weight, r.k);
+        printf("step breakdown:\n");
+        for (int i = 0; i < LP_BENCH_PARTS; i++)
+            printf("  %-10s %6.1f%%  %9.3f ms\n", lp_bench_part_names[i],
+                   r.step_s > 0 ? 100.0 * r.part_s[i] / r.step_s : 0.0, r.part_s[i] * 1e3);
+    }
+    return EXIT_OK;
+}
+
+const cli_cmd cmd_bench = {"bench", "--model NAME [--batch B] [--steps N] [--threads T] [--json]",
+                           "training and inference speed, sync cost and step breakdown on synthetic inputs",
+                           run};
