@@ -540,6 +540,69 @@ static void test_im2col_vs_scalar(void)
     }
 }
 
+/* conv_fwd / conv_bwd_weights (im2col fused into the GEMM's packing where
+ * c % 8 == 0) and conv_bwd_data (by groups of images) of each ISA against
+ * the same ISA's im2col + gemm (+ col2im) composition (lp_scalar_conv_*
+ * through its table): bitwise, with 1 and 2 threads. */
+static void test_conv_vs_composition(void)
+{
+    /* n h w c kh kw s same oc */
+    static const int geo[][9] = {
+        {2, 9, 9, 8, 3, 3, 1, 0, 32},   {3, 12, 12, 32, 5, 5, 2, 1, 32},
+        {2, 10, 10, 64, 3, 3, 1, 0, 64}, {2, 4, 4, 64, 4, 4, 1, 0, 128},
+        {1, 7, 5, 16, 3, 3, 1, 1, 20},  {2, 6, 7, 24, 3, 3, 2, 1, 7},
+        {2, 8, 8, 3, 3, 3, 1, 1, 16},   {1, 11, 10, 40, 5, 5, 2, 1, 45},
+        {5, 16, 16, 8, 3, 3, 1, 1, 16}, {13, 10, 10, 16, 3, 3, 1, 0, 8},
+        {9, 12, 12, 8, 5, 5, 2, 1, 24}};
+    FOR_ISA(i)
+    {
+        const lp_kernels *t = &g_isa[i];
+        for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
+            lp_conv_geom g = {0};
+            g.n = geo[s][0]; g.h = geo[s][1]; g.w = geo[s][2]; g.c = geo[s][3];
+            g.kh = geo[s][4]; g.kw = geo[s][5]; g.sh = g.sw = geo[s][6]; g.oc = geo[s][8];
+            if (geo[s][7]) {
+                g.oh = lp_same_out(g.h, g.sh);
+                g.ow = lp_same_out(g.w, g.sw);
+                g.pad_top = lp_same_pad_before(g.h, g.kh, g.sh);
+                g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
+            } else {
+                g.oh = (g.h - g.kh) / g.sh + 1;
+                g.ow = (g.w - g.kw) / g.sw + 1;
+            }
+            size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
+                   wsz = (size_t)g.kh * g.kw * g.c * g.oc, wn = t->conv_workspace(&g);
+            float *x = fbuf(xs), *w = fbuf(wsz), *dy = fbuf(ys), *ws = fbuf(wn + 1);
+            float *y0 = fbuf(ys), *y1 = fbuf(ys), *dw0 = fbuf(wsz), *dw1 = fbuf(wsz);
+            float *dx0 = fbuf(xs), *dx1 = fbuf(xs);
+            for (size_t q = 0; q < xs; q++) x[q] = urand();
+            for (size_t q = 0; q < wsz; q++) w[q] = urand();
+            for (size_t q = 0; q < ys; q++) dy[q] = urand();
+            lp_scalar_conv_fwd(t, &g, x, w, y0, ws);
+            lp_scalar_conv_bwd_weights(t, &g, x, dy, dw0, ws);
+            lp_scalar_conv_bwd_data(t, &g, dy, w, dx0, ws);
+            for (int nt = 1; nt <= 2; nt++) {
+                omp_set_num_threads(nt);
+                for (size_t q = 0; q < ys; q++) y1[q] = NAN;
+                for (size_t q = 0; q < wsz; q++) dw1[q] = NAN;
+                t->conv_fwd(t, &g, x, w, y1, ws);
+                t->conv_bwd_weights(t, &g, x, dy, dw1, ws);
+                for (size_t q = 0; q < xs; q++) dx1[q] = NAN;
+                t->conv_bwd_data(t, &g, dy, w, dx1, ws);
+                CHECK_MSG(same_bits(dx0, dx1, xs * 4), "%s conv_bwd_data case %zu, %d threads",
+                          lp_isa_name((lp_isa)i), s, nt);
+                CHECK_MSG(same_bits(y0, y1, ys * 4), "%s conv_fwd case %zu, %d threads",
+                          lp_isa_name((lp_isa)i), s, nt);
+                CHECK_MSG(same_bits(dw0, dw1, wsz * 4), "%s conv_bwd_weights case %zu, %d threads",
+                          lp_isa_name((lp_isa)i), s, nt);
+            }
+            omp_set_num_threads(2);
+            free(x); free(w); free(dy); free(ws); free(y0); free(y1); free(dw0); free(dw1);
+            free(dx0); free(dx1);
+        }
+    }
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(void)
@@ -568,5 +631,6 @@ int main(void)
     LP_RUN(test_bias_vs_scalar);
     LP_RUN(test_bn_vs_scalar);
     LP_RUN(test_im2col_vs_scalar);
+    LP_RUN(test_conv_vs_composition);
     return lp_test_done();
 }

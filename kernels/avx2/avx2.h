@@ -8,6 +8,21 @@
 void lp_avx2_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+/* im2col fused into the GEMM packing (kernels/common/gemm_driver.h): return
+ * 0, doing nothing, when the geometry does not qualify (c % 8 != 0). */
+int lp_avx2_conv_fwd_fused(const lp_conv_geom *g, const float *x, const float *w, float *y);
+int lp_avx2_conv_bwd_weights_fused(const lp_conv_geom *g, const float *x, const float *dy,
+                                   float *dw);
+/* conv_bwd_data by groups of images (bitwise the scalar composition). */
+void lp_avx2_conv_bwd_data_per_image(const lp_kernels *self, const lp_conv_geom *g,
+                                     const float *dy, const float *w, float *dx, float *ws);
+void lp_avx2_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
+                           const float *w, float *dx, float *ws);
+void lp_avx2_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                      const float *w, float *y, float *ws);
+void lp_avx2_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                              const float *dy, float *dw, float *ws);
+
 size_t lp_avx2_sync_workspace(size_t len, size_t nvec);
 long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx);

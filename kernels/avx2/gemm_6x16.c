@@ -2,6 +2,7 @@
  * two B vectors, one broadcast) under the shared BLIS-style driver
  * (kernels/common/gemm_driver.h: packing, blocking, threads, edge tiles). */
 #include "kernels/avx2/avx2.h"
+#include "kernels/scalar/scalar.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -103,6 +104,7 @@ uk_6x16(int kc, const float *restrict pa, const float *restrict pb, float *restr
 #define LP_GEMM_DEFINE_BUFFERS
 #define LPG_SHARED_BUFFERS
 #define LPG_PREFIX lp_avx2_
+#define LPG_CONV_API
 #define LPG_MR MR
 #define LPG_NR NR
 #ifndef LPG_MC
@@ -116,3 +118,54 @@ uk_6x16(int kc, const float *restrict pa, const float *restrict pb, float *restr
 #endif
 #define LPG_UKERNEL uk_6x16
 #include "kernels/common/gemm_driver.h"
+
+void lp_avx2_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                      const float *w, float *y, float *ws)
+{
+    if (!lp_avx2_conv_fwd_fused(g, x, w, y)) lp_scalar_conv_fwd(self, g, x, w, y, ws);
+}
+
+void lp_avx2_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                              const float *dy, float *dw, float *ws)
+{
+    if (!lp_avx2_conv_bwd_weights_fused(g, x, dy, dw))
+        lp_scalar_conv_bwd_weights(self, g, x, dy, dw, ws);
+}
+
+/* lp_scalar_conv_bwd_data by groups of G images: dcol = dy_grp @ W^T into
+ * the group's slice of ws, then col2im of those images, the groups spread
+ * over the threads (the GEMM and col2im inside run on one thread). Each
+ * group's dcol stays in cache instead of a whole-batch dcol going through
+ * memory. G (from the shape only) makes the group's GEMM at least
+ * LP_BWD_GROUP_ROWS rows. Every dcol element is the same k-ordered sum
+ * whatever the GEMM's row count, and col2im is per input pixel, so the
+ * result is bitwise the scalar composition's, for any thread count. */
+#define LP_BWD_GROUP_ROWS 256
+void lp_avx2_conv_bwd_data_per_image(const lp_kernels *self, const lp_conv_geom *g,
+                                     const float *dy, const float *w, float *dx, float *ws)
+{
+    const int ohw = g->oh * g->ow, kk = g->kh * g->kw * g->c;
+    const int grp = (LP_BWD_GROUP_ROWS + ohw - 1) / ohw;
+    const int ngrp = (g->n + grp - 1) / grp;
+    if (ngrp < 4 || lp_scalar_conv_workspace(g) == 0) {
+        lp_scalar_conv_bwd_data(self, g, dy, w, dx, ws);
+        return;
+    }
+    const size_t dys = (size_t)ohw * g->oc, dxs = (size_t)g->h * g->w * g->c, cs = (size_t)ohw * kk;
+#pragma omp parallel for schedule(dynamic, 1) if ((double)ohw * kk * g->oc * g->n > 1e6)
+    for (int q = 0; q < ngrp; q++) {
+        const int i0 = q * grp, ni = g->n - i0 < grp ? g->n - i0 : grp;
+        lp_conv_geom gg = *g;
+        gg.n = ni;
+        float *col = ws + (size_t)i0 * cs;
+        self->gemm(0, 1, ni * ohw, kk, g->oc, 1.0f, dy + (size_t)i0 * dys, g->oc, w, g->oc, 0.0f,
+                   col, kk);
+        self->col2im(&gg, col, dx + (size_t)i0 * dxs);
+    }
+}
+
+void lp_avx2_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
+                           const float *w, float *dx, float *ws)
+{
+    lp_avx2_conv_bwd_data_per_image(self, g, dy, w, dx, ws);
+}

@@ -8,4 +8,12 @@
 void lp_avx512_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                     int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+int lp_avx512_z_conv_fwd_fused(const lp_conv_geom *g, const float *x, const float *w, float *y);
+int lp_avx512_z_conv_bwd_weights_fused(const lp_conv_geom *g, const float *x, const float *dy,
+                                       float *dw);
+void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                        const float *w, float *y, float *ws);
+void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                                const float *dy, float *dw, float *ws);
+
 #endif

@@ -7,6 +7,7 @@
  * shapes. */
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/scalar/scalar.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -62,6 +63,7 @@ uk_12x32(int kc, const float *restrict pa, const float *restrict pb, float *rest
 
 #define LPG_SHARED_BUFFERS
 #define LPG_PREFIX lp_avx512_z_
+#define LPG_CONV_API
 #define LPG_MR MR
 #define LPG_NR NR
 #define LPG_MC 144
@@ -84,3 +86,31 @@ void lp_avx512_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, 
     else
         lp_avx512_z_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/* Convolutions with im2col fused into the GEMM's packing (bitwise equal to
+ * the scalar composition); the 12x32 / 6x16 choice as lp_avx512_gemm's. */
+static int use_avx2(int m, int n)
+{
+    double pad512 = (double)((m + 11) / 12 * 12) * ((n + 31) / 32 * 32);
+    double pad256 = (double)((m + 5) / 6 * 6) * ((n + 15) / 16 * 16);
+    return pad512 > 1.1 * pad256;
+}
+
+void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                        const float *w, float *y, float *ws)
+{
+    int m = g->n * g->oh * g->ow;
+    int done = use_avx2(m, g->oc) ? lp_avx2_conv_fwd_fused(g, x, w, y)
+                                  : lp_avx512_z_conv_fwd_fused(g, x, w, y);
+    if (!done) lp_scalar_conv_fwd(self, g, x, w, y, ws);
+}
+
+void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                                const float *dy, float *dw, float *ws)
+{
+    int kk = g->kh * g->kw * g->c;
+    int done = use_avx2(kk, g->oc) ? lp_avx2_conv_bwd_weights_fused(g, x, dy, dw)
+                                   : lp_avx512_z_conv_bwd_weights_fused(g, x, dy, dw);
+    if (!done) lp_scalar_conv_bwd_weights(self, g, x, dy, dw, ws);
+}
+

@@ -34,6 +34,8 @@
 #error "define LPG_PREFIX, LPG_MR, LPG_NR, LPG_MC, LPG_KC, LPG_NC and LPG_UKERNEL first"
 #endif
 
+#include "kernels/kernels.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
@@ -191,10 +193,161 @@ static inline void LPG(pack_rows)(const float *src, ptrdiff_t ld, int cols, int 
     }
 }
 
+/* Fused im2col. With a convolution geometry cg, op(A) is read straight from
+ * the NHWC image x: A is the virtual matrix col[n*oh*ow, kh*kw*c] of
+ * kernels/scalar/im2col.c (A itself for the forward convolution, A^T for the
+ * weight gradient), so no col buffer is written or read. The packed panels
+ * hold exactly the values packing col would give, so the result is bitwise
+ * that of im2col + gemm. Callers guarantee cg->c % 8 == 0 and
+ * cg->c <= LPG_CONV_MAXC (see LPG(conv_ok)). */
+#ifndef LPG_CONV_ZEROS_DEFINED
+#define LPG_CONV_ZEROS_DEFINED
+#define LPG_CONV_MAXC 2048
+static const _Alignas(64) float lpg_conv_zeros[LPG_CONV_MAXC];
+#endif
+
+static inline int LPG(conv_ok)(const lp_conv_geom *g)
+{
+    return g->c % 8 == 0 && g->c <= LPG_CONV_MAXC;
+}
+
+/* Pointer to the c floats of col row `row` (an output pixel) and window
+ * segment s = ky*kw + kx, or to zeros when that tap is in the padding. */
+static inline const float *LPG(conv_seg)(const lp_conv_geom *g, const float *x, int row, int s)
+{
+    const int ohw = g->oh * g->ow;
+    const int n = row / ohw, rr = row - n * ohw, oy = rr / g->ow, ox = rr - oy * g->ow;
+    const int ky = s / g->kw, kx = s - ky * g->kw;
+    const int iy = oy * g->sh - g->pad_top + ky, ix = ox * g->sw - g->pad_left + kx;
+    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) return lpg_conv_zeros;
+    return x + (((ptrdiff_t)n * g->h + iy) * g->w + ix) * g->c;
+}
+
+/* pack_transpose of col[r0 : r0+rows, p0 : p0+kc] (p0 % 8 == 0). */
+static void LPG(pack_conv_transpose)(const lp_conv_geom *g, const float *x, int r0, int rows,
+                                     int p0, int kc, float *restrict dst, int LD)
+{
+    const int c = g->c;
+    const int pend = p0 + kc;
+#if defined(__AVX2__)
+    if (rows == LD) {
+        enum { LDMAX = LPG_MR > LPG_NR ? LPG_MR : LPG_NR, NGMAX = LDMAX / 8 + 1 };
+        const float *rp[NGMAX * 8];
+        const int ng = (rows + 7) / 8;
+        for (int p = p0; p < pend;) {
+            const int s = p / c, sb = s * c;
+            const int se = sb + c < pend ? sb + c : pend;
+            for (int r = 0; r < ng * 8; r++)
+                rp[r] = r < rows ? LPG(conv_seg)(g, x, r0 + r, s) : rp[rows - 1];
+            for (; p < se; p += 8) {
+                __m256 t[NGMAX][8];
+                if (ng == 2 && rows == 12) {
+                    /* MR = 12: rows 0-7 by an 8x8 transpose, rows 8-11 by
+                     * a 4x8 one stored as 128-bit halves */
+                    for (int q = 0; q < 8; q++) t[0][q] = _mm256_loadu_ps(rp[q] + (p - sb));
+                    LPG(tr8x8)(t[0]);
+                    __m256 r0 = _mm256_loadu_ps(rp[8] + (p - sb)), r1 = _mm256_loadu_ps(rp[9] + (p - sb));
+                    __m256 r2 = _mm256_loadu_ps(rp[10] + (p - sb)), r3 = _mm256_loadu_ps(rp[11] + (p - sb));
+                    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+                    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+                    __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xee),
+                                   _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xee)};
+                    for (int q = 0; q < 8; q++) {
+                        float *d = dst + (ptrdiff_t)(p - p0 + q) * LD;
+                        _mm256_storeu_ps(d, t[0][q]);
+                        _mm_storeu_ps(d + 8, q < 4 ? _mm256_castps256_ps128(u[q])
+                                                   : _mm256_extractf128_ps(u[q - 4], 1));
+                    }
+                    continue;
+                }
+                for (int gi = 0; gi < ng; gi++) {
+                    for (int q = 0; q < 8; q++) t[gi][q] = _mm256_loadu_ps(rp[gi * 8 + q] + (p - sb));
+                    LPG(tr8x8)(t[gi]);
+                }
+                for (int q = 0; q < 8; q++) {
+                    float *d = dst + (ptrdiff_t)(p - p0 + q) * LD;
+                    for (int gi = 0; gi < ng; gi++) {
+                        int nl = rows - gi * 8;
+                        if (nl >= 8) {
+                            _mm256_storeu_ps(d + gi * 8, t[gi][q]);
+                        } else {
+#if defined(__AVX512VL__)
+                            _mm256_mask_storeu_ps(d + gi * 8, (__mmask8)((1u << nl) - 1), t[gi][q]);
+#else
+                            _mm256_storeu_ps(d + gi * 8, t[gi][q]);
+#endif
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (int r = 0; r < rows; r++) {
+        for (int p = p0; p < pend;) {
+            const int s = p / c, sb = s * c;
+            const int se = sb + c < pend ? sb + c : pend;
+            const float *src = LPG(conv_seg)(g, x, r0 + r, s);
+            for (; p < se; p++) dst[(ptrdiff_t)(p - p0) * LD + r] = src[p - sb];
+        }
+    }
+    for (int r = rows; r < LD; r++)
+        for (int pp = 0; pp < kc; pp++) dst[(ptrdiff_t)pp * LD + r] = 0.0f;
+}
+
+/* pack_rows of col^T: for the pixels (col rows) p0 .. p0+kc, the col
+ * columns [i0, i0+cols) go to panels of LD floats, zero-padded. Each pixel's
+ * column range is first gathered whole segments at a time (c % 8 == 0) into
+ * a row buffer, then dealt into the panels with fixed-size copies. */
+static void LPG(pack_conv_rows)(const lp_conv_geom *g, const float *x, int i0, int cols,
+                                int p0, int kc, float *restrict dst, const int LD)
+{
+    const int c = g->c;
+    const int np = (cols + LD - 1) / LD;
+    const ptrdiff_t pstride = (ptrdiff_t)kc * LD;
+    const int s0 = i0 / c, s1 = (i0 + cols - 1) / c;
+    /* row[j] = col[pixel, s0*c + j] for the segments s0..s1, then zeros */
+    _Alignas(64) float row[LPG_MC + 2 * LPG_CONV_MAXC + 64];
+    const int off = i0 - s0 * c, span = (s1 - s0 + 1) * c;
+    for (int j = span; j < off + np * LD; j++) row[j] = 0.0f;
+    for (int p = 0; p < kc; p++) {
+        for (int s = s0; s <= s1; s++) {
+            const float *src = LPG(conv_seg)(g, x, p0 + p, s);
+            float *rd = row + (s - s0) * c;
+#if defined(__AVX2__)
+            for (int j = 0; j < c; j += 8) _mm256_store_ps(rd + j, _mm256_loadu_ps(src + j));
+#else
+            for (int j = 0; j < c; j++) rd[j] = src[j];
+#endif
+        }
+        if (off + cols < span)
+            for (int j = off + cols; j < span; j++) row[j] = 0.0f;
+        const float *rs = row + off;
+        float *d = dst + (ptrdiff_t)p * LD;
+        for (int q = 0; q < np; q++) {
+            float *dq = d + q * pstride;
+            const float *sq = rs + q * LD;
+            for (int r = 0; r < LD; r++) dq[r] = sq[r];
+        }
+    }
+}
+
 /* Panels of op(A)[i0 : i0+mc, p0 : p0+kc], each [kc][MR]. */
 static void LPG(pack_a)(int ta, const float *a, ptrdiff_t lda, int i0, int mc, int p0, int kc,
-                        float *restrict ap)
+                        float *restrict ap, const lp_conv_geom *cg)
 {
+    if (cg) {
+        if (ta) {
+            LPG(pack_conv_rows)(cg, a, i0, mc, p0, kc, ap, LPG_MR);
+            return;
+        }
+        for (int ir = 0; ir < mc; ir += LPG_MR) {
+            int mr = mc - ir < LPG_MR ? mc - ir : LPG_MR;
+            LPG(pack_conv_transpose)(cg, a, i0 + ir, mr, p0, kc, ap + (ptrdiff_t)ir * kc, LPG_MR);
+        }
+        return;
+    }
     if (ta) {
         LPG(pack_rows)(a + (ptrdiff_t)p0 * lda + i0, lda, mc, kc, ap, LPG_MR);
         return;
@@ -300,7 +453,7 @@ static inline void LPG(tile)(int kc, const float *pa, const float *pb, float *cp
 
 static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c,
-                     ptrdiff_t ldc, float *bbuf, int nt, int tid)
+                     ptrdiff_t ldc, float *bbuf, int nt, int tid, const lp_conv_geom *cg)
 {
     float *abuf = LPG_ABUF;
     const int skinny = n <= LPG_SKINNY_N && !ta; /* fused order: op(A) = A only */
@@ -330,7 +483,7 @@ static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const flo
             if (skinny) {
                 for (int i = m0; i < m1; i += LPG_MR) {
                     const int mr = m1 - i < LPG_MR ? m1 - i : LPG_MR;
-                    LPG(pack_a)(ta, a, lda, i, mr, pc, kc, abuf);
+                    LPG(pack_a)(ta, a, lda, i, mr, pc, kc, abuf, cg);
                     for (int q = q0; q < q1; q++) {
                         const int j = jc + q * LPG_NR;
                         const int nr = n - j < LPG_NR ? n - j : LPG_NR;
@@ -341,7 +494,7 @@ static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const flo
             } else {
                 for (int ic = m0; ic < m1; ic += LPG_MC) {
                     const int mc = m1 - ic < LPG_MC ? m1 - ic : LPG_MC;
-                    LPG(pack_a)(ta, a, lda, ic, mc, pc, kc, abuf);
+                    LPG(pack_a)(ta, a, lda, ic, mc, pc, kc, abuf, cg);
                     for (int q = q0; q < q1; q++) {
                         const int j = jc + q * LPG_NR;
                         const int nr = n - j < LPG_NR ? n - j : LPG_NR;
@@ -367,8 +520,9 @@ static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const flo
 #define LPG_FLOPS_PER_THREAD 2.0e6
 #endif
 
-void LPG(gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
-               int lda, const float *b, int ldb, float beta, float *c, int ldc)
+static void LPG(gemm_src)(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                          const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                          int ldc, const lp_conv_geom *cg)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
@@ -383,13 +537,40 @@ void LPG(gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const
     if (nt < 1) nt = 1;
     float *bbuf = LPG_BBUF; /* the calling thread's: shared with its team */
     if (nt == 1) {
-        LPG(run)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf, 1, 0);
+        LPG(run)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf, 1, 0, cg);
         return;
     }
 #pragma omp parallel num_threads(nt)
     LPG(run)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf,
-             omp_get_num_threads(), omp_get_thread_num());
+             omp_get_num_threads(), omp_get_thread_num(), cg);
 }
+
+void LPG(gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    LPG(gemm_src)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
+}
+
+/* The convolution of kernels/scalar/conv.c with im2col fused into packing
+ * (bitwise the same results). fwd: y = col @ w; bwd_weights: dw = col^T @ dy.
+ * Return 0 when the geometry does not qualify (nothing done). */
+#ifdef LPG_CONV_API
+int LPG(conv_fwd_fused)(const lp_conv_geom *g, const float *x, const float *w, float *y)
+{
+    if (!LPG(conv_ok)(g)) return 0;
+    int m = g->n * g->oh * g->ow, kk = g->kh * g->kw * g->c;
+    LPG(gemm_src)(0, 0, m, g->oc, kk, 1.0f, x, kk, w, g->oc, 0.0f, y, g->oc, g);
+    return 1;
+}
+
+int LPG(conv_bwd_weights_fused)(const lp_conv_geom *g, const float *x, const float *dy, float *dw)
+{
+    if (!LPG(conv_ok)(g)) return 0;
+    int m = g->n * g->oh * g->ow, kk = g->kh * g->kw * g->c;
+    LPG(gemm_src)(1, 0, kk, g->oc, m, 1.0f, x, kk, dy, g->oc, 0.0f, dw, g->oc, g);
+    return 1;
+}
+#endif
 
 #undef LPG_ABUF
 #undef LPG_BBUF
