@@ -14,6 +14,9 @@ stages=${LAPERM_STAGES:-release asan arm}
 export LAPERM_DATA=${LAPERM_DATA:-$root/data}
 shared=${LAPERM_SHARED:-$root/../shared}
 export LAPERM_REQUIRE_DATA=1
+# Several tests run at once (ctest -j): spinning OpenMP barriers would fight
+# over the cores (see tests/CMakeLists.txt).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 declare -A took
 stage() { echo; echo "==== $1 ($(date +%T))"; }
