@@ -118,7 +118,7 @@ laperm_status lp_checkpoint_resume(const char *path, lp_model *m, lp_train_confi
 {
     lp_h5_blob *b = NULL;
     int n = 0;
-    laperm_status st = lp_h5_read_state(path, &b, &n);
+    laperm_status st = lp_h5_read_state_isolated(path, &b, &n);
     if (st) return st;
     if (n == 0) return lp_fail(LAPERM_E_FORMAT, "%s: no laperm_state group: not a laperm checkpoint", path);
     const lp_h5_blob *model = find(b, n, "model", LP_H5_U8, -1);

@@ -62,6 +62,14 @@ laperm_status lp_h5_write_weights(const char *path, const lp_h5_weights *w,
 laperm_status lp_h5_read_state(const char *path, lp_h5_blob **out, int *n);
 void lp_h5_blobs_free(lp_h5_blob *b, int n);
 
+/* The same reads in a child process (runtime/h5io_isolate.c), for files from
+ * strangers: libhdf5 itself can crash or corrupt its heap on a corrupt file.
+ * A child that dies is LAPERM_E_FORMAT "FILE: the HDF5 library crashed
+ * reading it (corrupt file; ...)"; anything else is exactly what the direct
+ * call returns. LAPERM_H5_NO_ISOLATE=1 reads in-process (debugging). */
+laperm_status lp_h5_read_weights_isolated(const char *path, lp_h5_weights **out);
+laperm_status lp_h5_read_state_isolated(const char *path, lp_h5_blob **out, int *n);
+
 /* Deep copy (for building an output from an input). */
 laperm_status lp_h5_weights_clone(const lp_h5_weights *src, lp_h5_weights **out);
 

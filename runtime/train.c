@@ -126,13 +126,22 @@ static void sample(lp_session *s, long counter)
     free(taken);
 }
 
+/* NaN or Inf in any variable: a divergence that no loss has shown yet (the
+ * last update made it). Checked before anything is written. */
+static laperm_status check_finite(const lp_session *s, long step)
+{
+    int bad = lp_model_find_nonfinite(s->m);
+    if (bad >= 0)
+        return lp_fail(LAPERM_E_DIVERGED, "training diverged at step %ld: NaN or Inf in %s", step,
+                       s->m->vars[bad].name);
+    return LAPERM_OK;
+}
+
 static laperm_status validate(lp_session *s)
 {
     lp_history_row row = {.step = s->step, .epoch = s->epoch};
-    int bad = lp_model_find_nonfinite(s->m);
-    if (bad >= 0)
-        return lp_fail(LAPERM_E_DIVERGED, "training diverged at step %ld: NaN or Inf in %s", s->step,
-                       s->m->vars[bad].name);
+    laperm_status st = check_finite(s, s->step);
+    if (st) return st;
     lp_evaluate(s->m, s->k, &s->pipe, s->test, NULL, s->test->n, s->x, s->labels, &row.val_loss,
                 &row.val_acc);
     if (s->cfg.tsize > 0) {
@@ -220,13 +229,15 @@ laperm_status lp_session_run(lp_session *s)
             }
             if (s->on_progress) s->on_progress(s->progress_ctx, &pr);
             if (s->on_checkpoint && s->checkpoint_every > 0 && step % s->checkpoint_every == 0) {
-                if ((st = s->on_checkpoint(s->checkpoint_ctx, s))) return st;
+                if ((st = check_finite(s, step)) || (st = s->on_checkpoint(s->checkpoint_ctx, s))) return st;
                 t0 = now_s();
             }
-            if (s->stop && *s->stop)
+            if (s->stop && *s->stop) {
+                if ((st = check_finite(s, step))) return st;
                 return lp_fail(LAPERM_E_INTERRUPTED, "interrupted at step %ld", step);
+            }
         }
     }
     s->epoch = (int)(s->step / batches);
-    return LAPERM_OK;
+    return check_finite(s, s->step);
 }

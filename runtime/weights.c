@@ -96,7 +96,7 @@ laperm_status lp_weights_apply(lp_model *m, const lp_h5_weights *f, const char *
 laperm_status lp_weights_load(lp_model *m, const char *path)
 {
     lp_h5_weights *f = NULL;
-    laperm_status s = lp_h5_read_weights(path, &f);
+    laperm_status s = lp_h5_read_weights_isolated(path, &f);
     if (s) return s;
     s = lp_weights_apply(m, f, path);
     lp_h5_weights_free(f);

@@ -1190,6 +1190,7 @@ laperm_status lp_h5_write_weights(const char *path, const lp_h5_weights *w,
     size_t plen = strlen(path);
     const char *slash = strrchr(path, '/');
     char *dir = NULL, *tmp = NULL;
+    void *image = NULL;
     int fd = -1;
     hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
     char det[256];
@@ -1228,6 +1229,10 @@ laperm_status lp_h5_write_weights(const char *path, const lp_h5_weights *w,
     }
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+        /* Built in memory, written by us: libhdf5 never sees a failing
+         * write (EFBIG, ENOSPC), which leaves 1.10's file state broken and
+         * crashes H5_term_library at exit. */
+        H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
         (lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
         st = lp_fail(LAPERM_E_IO, "%s: HDF5 setup failed%s", path,
                      h5_detail(det, sizeof det));
@@ -1244,12 +1249,29 @@ laperm_status lp_h5_write_weights(const char *path, const lp_h5_weights *w,
         st = lp_fail(LAPERM_E_IO, "%s: cannot flush%s", path, h5_detail(det, sizeof det));
         goto fail;
     }
+    ssize_t isz = H5Fget_file_image(file, NULL, 0);
+    if (isz <= 0 || !(image = malloc((size_t)isz)) || H5Fget_file_image(file, image, (size_t)isz) != isz) {
+        st = lp_fail(isz > 0 && !image ? LAPERM_E_NOMEM : LAPERM_E_IO, "%s: cannot build the file image%s",
+                     path, h5_detail(det, sizeof det));
+        goto fail;
+    }
     herr_t cr = H5Fclose(file);
     file = H5I_INVALID_HID;
     if (cr < 0) {
         st = lp_fail(LAPERM_E_IO, "%s: cannot close%s", path, h5_detail(det, sizeof det));
         goto fail;
     }
+    for (size_t at = 0; at < (size_t)isz;) {
+        ssize_t k = write(fd, (const char *)image + at, (size_t)isz - at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            st = lp_fail(LAPERM_E_IO, "%s: cannot write %s: %s", path, tmp, k < 0 ? strerror(errno) : "no progress");
+            goto fail;
+        }
+        at += (size_t)k;
+    }
+    free(image);
+    image = NULL;
     /* fsync through our own descriptor of the temporary: same inode as the
      * one HDF5 wrote (a reopen by name could race with a rename). */
     if (fsync(fd) < 0) {
@@ -1282,6 +1304,7 @@ fail:
     CLOSE_F(file);
     CLOSE_P(lcpl);
     CLOSE_P(fapl);
+    free(image);
     if (fd >= 0) close(fd);
     unlink(tmp);
     free(dir);

@@ -2,6 +2,7 @@
 #include "runtime/dispatch.h"
 
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ static int parse_number(const cli_opt *o, const char *v)
     if (end == v || *end || errno)
         return cli_usage_error("%s: expected %s, got '%s'", o->name,
                                o->type == OPT_DOUBLE ? "a number" : "an integer", v);
+    if (!isfinite(d)) /* NaN passes every range check */
+        return cli_usage_error("%s: expected a finite number, got '%s'", o->name, v);
     if (o->min <= o->max && (d < o->min || d > o->max))
         return cli_usage_error("%s: %s out of range [%g, %g]", o->name, v, o->min, o->max);
     if (o->type == OPT_DOUBLE) *(double *)o->ptr = d;
@@ -91,9 +94,17 @@ int cli_parse(const cli_cmd *cmd, cli_opt *opts, int argc, char **argv,
 
 static int vreport(int code, const char *fmt, va_list ap)
 {
+    /* One line whatever the message holds: names from files are bytes. */
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     fflush(stdout);
     fputs("laperm: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n') fputs("\\n", stderr);
+        else if (*p == '\r') fputs("\\r", stderr);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
+        else fputc(*p, stderr);
+    }
     fputc('\n', stderr);
     return code;
 }

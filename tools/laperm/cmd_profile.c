@@ -25,7 +25,7 @@ static int run(int argc, char **argv)
         return cli_usage_error("--model: unknown model '%s' (expected one of %s)", model, lp_model_names());
 
     lp_h5_weights *w = NULL;
-    laperm_status s = lp_h5_read_weights(weights, &w);
+    laperm_status s = lp_h5_read_weights_isolated(weights, &w);
     if (s) return cli_fail(s);
     if (model) {
         lp_model *m = NULL;

@@ -40,8 +40,8 @@ static int run(int argc, char **argv)
 
     lp_h5_weights *a = NULL, *b = NULL, *c = NULL;
     lp_reconnect_stats st = {0, 0, 0};
-    laperm_status s = lp_h5_read_weights(ranks, &a);
-    if (!s) s = lp_h5_read_weights(values, &b);
+    laperm_status s = lp_h5_read_weights_isolated(ranks, &a);
+    if (!s) s = lp_h5_read_weights_isolated(values, &b);
     if (!s) s = lp_reconnect_ex(a, b, skip_bias, include_bn, &c, &st);
     if (!s) s = lp_h5_write_weights(outp, c, NULL, 0);
     lp_h5_weights_free(a);

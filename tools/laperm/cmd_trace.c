@@ -68,9 +68,9 @@ static int run(int argc, char **argv)
 
     lp_h5_weights *wb = NULL, *wa = NULL;
     const lp_h5_array *kb = NULL, *ka = NULL;
-    laperm_status s = lp_h5_read_weights(before, &wb);
+    laperm_status s = lp_h5_read_weights_isolated(before, &wb);
     if (s) return cli_fail(s);
-    s = lp_h5_read_weights(after, &wa);
+    s = lp_h5_read_weights_isolated(after, &wa);
     if (s) {
         lp_h5_weights_free(wb);
         return cli_fail(s);
