@@ -4,7 +4,9 @@
  *
  * Thresholds come from measured runs (issue note): f1 over 10 epochs, seeds
  * 1-8: best 0.783-0.835 (seed 1: 0.8226; the paper's F1.h5 scores 0.8546);
- * f2 over 25 epochs, seeds 1-3: 0.523-0.559 (the paper's F2.h5: 0.7068).
+ * f2 over 25 epochs, seeds 1-3: 0.523-0.559 with the scalar kernels, seed 1
+ * 0.5070 with the AVX-512 ones (other rounding, another trajectory; the
+ * paper's F2.h5: 0.7068). Threshold 0.45 leaves room for that spread.
  * An independent numpy implementation of SPEC section 1 gives the same
  * picture for f2 (0.27, 0.32, 0.33 after the first three syncs; ours 0.39,
  * 0.48, 0.52). Between syncs the Adam-trained weights reach 0.89 (f1) and
@@ -28,7 +30,7 @@ static void run(const char *what, const char *args, double want)
 }
 
 static void test_f1(void) { run("f1", "train --model f1 --epochs 10 --tsize 0 --seed 1 --quiet --json", 0.80); }
-static void test_f2(void) { run("f2", "train --model f2 --epochs 25 --tsize 0 --seed 1 --quiet --json", 0.50); }
+static void test_f2(void) { run("f2", "train --model f2 --epochs 25 --tsize 0 --seed 1 --quiet --json", 0.45); }
 static void test_conv7(void)
 {
     run("conv7", "train --model conv7 --epochs 1 --val-every 300 --tsize 0 --seed 1 --quiet --json", 0.985);
