@@ -24,9 +24,7 @@ static void on_signal(int sig)
 }
 
 typedef struct ui {
-    int quiet, bar, json;
-    const char *out;
-    const char *model;
+    int quiet, bar; /* bar: an in-place progress line on a terminal */
 } ui;
 
 static void fmt_time(char *b, size_t n, double s)
@@ -156,7 +154,7 @@ static int run(int argc, char **argv)
     lp_session sess;
     int have_session = 0;
     memset(&sess, 0, sizeof sess);
-    ui u = {.quiet = quiet, .bar = !quiet && isatty(2), .json = json, .out = out, .model = model};
+    ui u = {.quiet = quiet, .bar = !quiet && isatty(2)};
 
     laperm_status s = lp_model_build(model, &m);
     if (!s) s = lp_model_prepare(m, cfg.batch);
