@@ -64,6 +64,7 @@ _Static_assert(LPG_NC % LPG_NR == 0, "NC must be a multiple of NR");
  * thread for every ISA of a build: a thread runs one gemm at a time), else
  * its own. */
 #ifdef LPG_SHARED_BUFFERS
+#include "kernels/common/avx2_transpose.h"
 #include "kernels/common/gemm_buffers.h"
 _Static_assert((size_t)LPG_MC * LPG_KC + LPG_SLACK <= LP_GEMM_ABUF_FLOATS, "A buffer too small");
 _Static_assert((size_t)LPG_KC * LPG_NC + LPG_SLACK <= LP_GEMM_BBUF_FLOATS, "B buffer too small");
@@ -74,29 +75,6 @@ static _Thread_local _Alignas(64) float LPG(apack)[LPG_MC * LPG_KC + LPG_SLACK];
 static _Thread_local _Alignas(64) float LPG(bpack)[LPG_KC * LPG_NC + LPG_SLACK];
 #define LPG_ABUF LPG(apack)
 #define LPG_BBUF LPG(bpack)
-#endif
-
-#if defined(__AVX2__)
-/* In-register transpose of 8 rows of 8 floats. */
-static inline void LPG(tr8x8)(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
 #endif
 
 /* dst[p*LD + r] = src[r*ld + p] for r < rows (rows <= LD), p < kc: the
@@ -121,7 +99,7 @@ static inline void LPG(pack_transpose)(const float *src, ptrdiff_t ld, int rows,
                     if (r >= rows) r = rows - 1; /* valid memory; lane not kept */
                     t[g][q] = _mm256_loadu_ps(src + (ptrdiff_t)r * ld + p);
                 }
-                LPG(tr8x8)(t[g]);
+                lp_tr8x8_ps(t[g]);
             }
             for (int q = 0; q < 8; q++) {
                 float *d = dst + (ptrdiff_t)(p + q) * LD;
@@ -245,7 +223,7 @@ static void LPG(pack_conv_transpose)(const lp_conv_geom *g, const float *x, int 
                     /* MR = 12: rows 0-7 by an 8x8 transpose, rows 8-11 by
                      * a 4x8 one stored as 128-bit halves */
                     for (int q = 0; q < 8; q++) t[0][q] = _mm256_loadu_ps(rp[q] + (p - sb));
-                    LPG(tr8x8)(t[0]);
+                    lp_tr8x8_ps(t[0]);
                     __m256 r0 = _mm256_loadu_ps(rp[8] + (p - sb)), r1 = _mm256_loadu_ps(rp[9] + (p - sb));
                     __m256 r2 = _mm256_loadu_ps(rp[10] + (p - sb)), r3 = _mm256_loadu_ps(rp[11] + (p - sb));
                     __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
@@ -262,7 +240,7 @@ static void LPG(pack_conv_transpose)(const lp_conv_geom *g, const float *x, int 
                 }
                 for (int gi = 0; gi < ng; gi++) {
                     for (int q = 0; q < 8; q++) t[gi][q] = _mm256_loadu_ps(rp[gi * 8 + q] + (p - sb));
-                    LPG(tr8x8)(t[gi]);
+                    lp_tr8x8_ps(t[gi]);
                 }
                 for (int q = 0; q < 8; q++) {
                     float *d = dst + (ptrdiff_t)(p - p0 + q) * LD;

@@ -31,6 +31,8 @@
 #define LAPERM_KERNELS_COMMON_SYNC_RADIX_H
 
 #include <omp.h>
+
+#include "kernels/common/avx2_transpose.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -418,25 +420,6 @@ static void lps_sort(size_t n, const uint32_t *keys, void *t, void *hist, const 
 /* ---- block gather / scatter ------------------------------------------------- */
 
 #if defined(__AVX2__)
-static inline void lps_tr8x8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
 
 static inline __m256 lps_order_bits8(__m256 x)
 {
@@ -474,7 +457,7 @@ static unsigned lps_gather(size_t len, size_t nvec, const float *w, size_t j0, i
                     r[q] = lps_order_bits8(x);
                 }
                 if (h) nm1 = nm; else nm0 = nm;
-                lps_tr8x8(r);
+                lp_tr8x8_ps(r);
                 for (int b = 0; b < 8; b++)
                     _mm256_storeu_ps((float *)keys + (size_t)(8 * h + b) * len + i, r[b]);
             }
@@ -505,7 +488,7 @@ static void lps_scatter(size_t len, size_t nvec, float *w, size_t j0, int bw, co
             for (int h = 0; h < 2; h++) {
                 __m256 r[8];
                 for (int b = 0; b < 8; b++) r[b] = _mm256_loadu_ps(out + (size_t)(8 * h + b) * len + i);
-                lps_tr8x8(r);
+                lp_tr8x8_ps(r);
                 for (int q = 0; q < 8; q++) _mm256_storeu_ps(w + (i + q) * nvec + j0 + 8 * h, r[q]);
             }
         }
