@@ -13,7 +13,9 @@
  *    adam, sumsq, bias add/grad, batch norm fwd/bwd with and without the
  *    fused ReLU; im2col where an ISA overrides it): bit-exact, NaN and -0.0
  *    included.
- *  - gemm and sync: bitwise identical with 1 and 2 threads. */
+ *  - convolutions (fwd, bwd-data, bwd-weights): against a double-precision
+ *    reference, with the gemm's tolerance over the k terms of each output.
+ *  - gemm, sync and convolutions: bitwise identical with 1 and 2 threads. */
 #include "lp_test.h"
 #include "kernels/kernels.h"
 #include "kernels/scalar/scalar.h"
@@ -540,11 +542,58 @@ static void test_im2col_vs_scalar(void)
     }
 }
 
-/* conv_fwd / conv_bwd_weights (im2col fused into the GEMM's packing where
- * c % 8 == 0) and conv_bwd_data (by groups of images) of each ISA against
- * the same ISA's im2col + gemm (+ col2im) composition (lp_scalar_conv_*
- * through its table): bitwise, with 1 and 2 threads. */
-static void test_conv_vs_composition(void)
+/* The three convolutions in double precision with, per output, the sum of
+ * the terms' magnitudes (the scale of its rounding error). */
+static void conv_ref(const lp_conv_geom *g, const float *x, const float *w, const float *dy,
+                     double *y, double *ys, double *dx, double *dxs, double *dw, double *dws)
+{
+    size_t xs = (size_t)g->n * g->h * g->w * g->c, ysz = (size_t)g->n * g->oh * g->ow * g->oc,
+           wsz = (size_t)g->kh * g->kw * g->c * g->oc;
+    memset(y, 0, ysz * sizeof *y); memset(ys, 0, ysz * sizeof *ys);
+    memset(dx, 0, xs * sizeof *dx); memset(dxs, 0, xs * sizeof *dxs);
+    memset(dw, 0, wsz * sizeof *dw); memset(dws, 0, wsz * sizeof *dws);
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int i = 0; i < g->kh; i++)
+                    for (int j = 0; j < g->kw; j++) {
+                        int iy = oy * g->sh + i - g->pad_top, ix = ox * g->sw + j - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        size_t xo = (((size_t)n * g->h + iy) * g->w + ix) * g->c;
+                        size_t yo = (((size_t)n * g->oh + oy) * g->ow + ox) * g->oc;
+                        for (int ci = 0; ci < g->c; ci++)
+                            for (int o = 0; o < g->oc; o++) {
+                                size_t wo = (((size_t)i * g->kw + j) * g->c + ci) * g->oc + o;
+                                double xv = x[xo + ci], wv = w[wo], dv = dy[yo + o];
+                                y[yo + o] += xv * wv; ys[yo + o] += fabs(xv * wv);
+                                dx[xo + ci] += dv * wv; dxs[xo + ci] += fabs(dv * wv);
+                                dw[wo] += xv * dv; dws[wo] += fabs(xv * dv);
+                            }
+                    }
+}
+
+/* got within 1e-5 * sqrt(terms) * scale of the reference everywhere. */
+static int conv_close(const char *what, const float *got, const double *ref, const double *scale,
+                      size_t n, int terms)
+{
+    double f = 1e-5 * sqrt((double)(terms > 1 ? terms : 1));
+    for (size_t q = 0; q < n; q++) {
+        double e = fabs((double)got[q] - ref[q]);
+        if (!(e <= f * scale[q] + 1e-30)) {
+            fprintf(stderr, "  %s[%zu] = %.9g vs reference %.9g (tol %.3g)\n", what, q, got[q], ref[q],
+                    f * scale[q]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* conv_fwd / conv_bwd_data / conv_bwd_weights of each ISA against a double
+ * reference (rounding tolerance), and bitwise equal with 1 and 2 threads.
+ * The shapes cover the paths: c % 8 == 0 or not (fused packing or im2col),
+ * k-split weight gradients (>= 2048 output pixels), stride 2 'same', odd
+ * channel and filter counts. */
+static void test_conv_vs_reference(void)
 {
     /* n h w c kh kw s same oc */
     static const int geo[][9] = {
@@ -553,7 +602,9 @@ static void test_conv_vs_composition(void)
         {1, 7, 5, 16, 3, 3, 1, 1, 20},  {2, 6, 7, 24, 3, 3, 2, 1, 7},
         {2, 8, 8, 3, 3, 3, 1, 1, 16},   {1, 11, 10, 40, 5, 5, 2, 1, 45},
         {5, 16, 16, 8, 3, 3, 1, 1, 16}, {13, 10, 10, 16, 3, 3, 1, 0, 8},
-        {9, 12, 12, 8, 5, 5, 2, 1, 24}};
+        {9, 12, 12, 8, 5, 5, 2, 1, 24}, {6, 28, 28, 1, 3, 3, 1, 0, 32},
+        {5, 22, 22, 32, 3, 3, 1, 0, 32}, {9, 16, 16, 16, 1, 1, 2, 1, 32},
+        {4, 20, 20, 3, 3, 3, 1, 1, 16}, {3, 30, 30, 16, 3, 3, 1, 1, 48}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];
@@ -573,32 +624,38 @@ static void test_conv_vs_composition(void)
             size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
                    wsz = (size_t)g.kh * g.kw * g.c * g.oc, wn = t->conv_workspace(&g);
             float *x = fbuf(xs), *w = fbuf(wsz), *dy = fbuf(ys), *ws = fbuf(wn + 1);
-            float *y0 = fbuf(ys), *y1 = fbuf(ys), *dw0 = fbuf(wsz), *dw1 = fbuf(wsz);
-            float *dx0 = fbuf(xs), *dx1 = fbuf(xs);
+            float *y[2] = {fbuf(ys), fbuf(ys)}, *dw[2] = {fbuf(wsz), fbuf(wsz)},
+                  *dx[2] = {fbuf(xs), fbuf(xs)};
+            double *ry = malloc(ys * 8), *rys = malloc(ys * 8), *rdx = malloc(xs * 8),
+                   *rdxs = malloc(xs * 8), *rdw = malloc(wsz * 8), *rdws = malloc(wsz * 8);
             for (size_t q = 0; q < xs; q++) x[q] = urand();
             for (size_t q = 0; q < wsz; q++) w[q] = urand();
             for (size_t q = 0; q < ys; q++) dy[q] = urand();
-            lp_scalar_conv_fwd(t, &g, x, w, y0, ws);
-            lp_scalar_conv_bwd_weights(t, &g, x, dy, dw0, ws);
-            lp_scalar_conv_bwd_data(t, &g, dy, w, dx0, ws);
+            conv_ref(&g, x, w, dy, ry, rys, rdx, rdxs, rdw, rdws);
             for (int nt = 1; nt <= 2; nt++) {
                 omp_set_num_threads(nt);
+                float *y1 = y[nt - 1], *dw1 = dw[nt - 1], *dx1 = dx[nt - 1];
                 for (size_t q = 0; q < ys; q++) y1[q] = NAN;
                 for (size_t q = 0; q < wsz; q++) dw1[q] = NAN;
+                for (size_t q = 0; q < xs; q++) dx1[q] = NAN;
+                for (size_t q = 0; q <= wn; q++) ws[q] = NAN;
                 t->conv_fwd(t, &g, x, w, y1, ws);
                 t->conv_bwd_weights(t, &g, x, dy, dw1, ws);
-                for (size_t q = 0; q < xs; q++) dx1[q] = NAN;
                 t->conv_bwd_data(t, &g, dy, w, dx1, ws);
-                CHECK_MSG(same_bits(dx0, dx1, xs * 4), "%s conv_bwd_data case %zu, %d threads",
-                          lp_isa_name((lp_isa)i), s, nt);
-                CHECK_MSG(same_bits(y0, y1, ys * 4), "%s conv_fwd case %zu, %d threads",
-                          lp_isa_name((lp_isa)i), s, nt);
-                CHECK_MSG(same_bits(dw0, dw1, wsz * 4), "%s conv_bwd_weights case %zu, %d threads",
-                          lp_isa_name((lp_isa)i), s, nt);
             }
+            const char *nm = lp_isa_name((lp_isa)i);
+            int kk = g.kh * g.kw * g.c, pix = g.n * g.oh * g.ow;
+            CHECK_MSG(conv_close("y", y[0], ry, rys, ys, kk), "%s conv_fwd case %zu", nm, s);
+            CHECK_MSG(conv_close("dx", dx[0], rdx, rdxs, xs, g.kh * g.kw * g.oc),
+                      "%s conv_bwd_data case %zu", nm, s);
+            CHECK_MSG(conv_close("dw", dw[0], rdw, rdws, wsz, pix), "%s conv_bwd_weights case %zu", nm, s);
+            CHECK_MSG(same_bits(y[0], y[1], ys * 4), "%s conv_fwd case %zu: 1 vs 2 threads", nm, s);
+            CHECK_MSG(same_bits(dx[0], dx[1], xs * 4), "%s conv_bwd_data case %zu: 1 vs 2 threads", nm, s);
+            CHECK_MSG(same_bits(dw[0], dw[1], wsz * 4), "%s conv_bwd_weights case %zu: 1 vs 2 threads",
+                      nm, s);
             omp_set_num_threads(2);
-            free(x); free(w); free(dy); free(ws); free(y0); free(y1); free(dw0); free(dw1);
-            free(dx0); free(dx1);
+            free(x); free(w); free(dy); free(ws); free(y[0]); free(y[1]); free(dw[0]); free(dw[1]);
+            free(dx[0]); free(dx[1]); free(ry); free(rys); free(rdx); free(rdxs); free(rdw); free(rdws);
         }
     }
 }
@@ -631,6 +688,6 @@ int main(void)
     LP_RUN(test_bias_vs_scalar);
     LP_RUN(test_bn_vs_scalar);
     LP_RUN(test_im2col_vs_scalar);
-    LP_RUN(test_conv_vs_composition);
+    LP_RUN(test_conv_vs_reference);
     return lp_test_done();
 }

@@ -12,7 +12,15 @@ void lp_avx2_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, co
  * 0, doing nothing, when the geometry does not qualify (c % 8 != 0). */
 int lp_avx2_conv_fwd_fused(const lp_conv_geom *g, const float *x, const float *w, float *y);
 int lp_avx2_conv_bwd_weights_fused(const lp_conv_geom *g, const float *x, const float *dy,
-                                   float *dw);
+                                   float *dw, float *part);
+/* dw = col^T @ dy from a materialised col; part as below. */
+void lp_avx2_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, const float *dy,
+                                  float *dw, float *part);
+/* Floats of k-split scratch a weight gradient of kk x oc over `pixels`
+ * needs (the same for avx2 and avx512: it depends on the shape only). */
+size_t lp_avx2_ksplit_floats(int kk, int oc, int pixels);
+/* The scalar im2col workspace followed by the k-split scratch. */
+size_t lp_avx2_conv_workspace(const lp_conv_geom *g);
 /* conv_bwd_data by groups of images (bitwise the scalar composition). */
 void lp_avx2_conv_bwd_data_per_image(const lp_kernels *self, const lp_conv_geom *g,
                                      const float *dy, const float *w, float *dx, float *ws);

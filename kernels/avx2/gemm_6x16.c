@@ -125,11 +125,32 @@ void lp_avx2_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float
     if (!lp_avx2_conv_fwd_fused(g, x, w, y)) lp_scalar_conv_fwd(self, g, x, w, y, ws);
 }
 
+size_t lp_avx2_ksplit_floats(int kk, int oc, int pixels)
+{
+    return lp_avx2_ksplit_floats_(kk, oc, pixels);
+}
+
+size_t lp_avx2_conv_workspace(const lp_conv_geom *g)
+{
+    return lp_scalar_conv_workspace(g) +
+           lp_avx2_ksplit_floats(g->kh * g->kw * g->c, g->oc, g->n * g->oh * g->ow);
+}
+
+/* ws: [im2col buffer (scalar size)][k-split scratch]. Channel counts the
+ * fused packing does not take (c % 8 != 0: input layers) go through
+ * self->im2col and the k-split GEMM. */
 void lp_avx2_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                               const float *dy, float *dw, float *ws)
 {
-    if (!lp_avx2_conv_bwd_weights_fused(g, x, dy, dw))
-        lp_scalar_conv_bwd_weights(self, g, x, dy, dw, ws);
+    const size_t ncol = lp_scalar_conv_workspace(g);
+    float *part = ws + ncol;
+    if (lp_avx2_conv_bwd_weights_fused(g, x, dy, dw, part)) return;
+    const float *col = x;
+    if (ncol) {
+        self->im2col(g, x, ws);
+        col = ws;
+    }
+    lp_avx2_conv_bwd_weights_col(g, col, dy, dw, part);
 }
 
 /* lp_scalar_conv_bwd_data by groups of G images: dcol = dy_grp @ W^T into

@@ -8,6 +8,7 @@ void lp_kernels_init_avx2(lp_kernels *k)
     k->gemm = lp_avx2_gemm;
     k->impl[LP_KF_GEMM] = "avx2";
 
+    k->conv_workspace = lp_avx2_conv_workspace;
     k->conv_fwd = lp_avx2_conv_fwd;
     k->conv_bwd_weights = lp_avx2_conv_bwd_weights;
     k->conv_bwd_data = lp_avx2_conv_bwd_data;

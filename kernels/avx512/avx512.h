@@ -10,7 +10,9 @@ void lp_avx512_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, 
 
 int lp_avx512_z_conv_fwd_fused(const lp_conv_geom *g, const float *x, const float *w, float *y);
 int lp_avx512_z_conv_bwd_weights_fused(const lp_conv_geom *g, const float *x, const float *dy,
-                                       float *dw);
+                                       float *dw, float *part);
+void lp_avx512_z_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, const float *dy,
+                                      float *dw, float *part);
 void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                         const float *w, float *y, float *ws);
 void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,

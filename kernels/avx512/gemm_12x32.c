@@ -105,12 +105,24 @@ void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const flo
     if (!done) lp_scalar_conv_fwd(self, g, x, w, y, ws);
 }
 
+/* ws as lp_avx2_conv_bwd_weights': [im2col buffer][k-split scratch]. */
 void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                                 const float *dy, float *dw, float *ws)
 {
-    int kk = g->kh * g->kw * g->c;
-    int done = use_avx2(kk, g->oc) ? lp_avx2_conv_bwd_weights_fused(g, x, dy, dw)
-                                   : lp_avx512_z_conv_bwd_weights_fused(g, x, dy, dw);
-    if (!done) lp_scalar_conv_bwd_weights(self, g, x, dy, dw, ws);
+    const int kk = g->kh * g->kw * g->c, narrow = use_avx2(kk, g->oc);
+    const size_t ncol = lp_scalar_conv_workspace(g);
+    float *part = ws + ncol;
+    if (narrow ? lp_avx2_conv_bwd_weights_fused(g, x, dy, dw, part)
+               : lp_avx512_z_conv_bwd_weights_fused(g, x, dy, dw, part))
+        return;
+    const float *col = x;
+    if (ncol) {
+        self->im2col(g, x, ws);
+        col = ws;
+    }
+    if (narrow)
+        lp_avx2_conv_bwd_weights_col(g, col, dy, dw, part);
+    else
+        lp_avx512_z_conv_bwd_weights_col(g, col, dy, dw, part);
 }
 

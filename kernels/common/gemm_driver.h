@@ -429,13 +429,15 @@ static inline void LPG(tile)(int kc, const float *pa, const float *pb, float *cp
     }
 }
 
-static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+/* C = alpha * op(A)[:, k0:k] op(B)[k0:k, :] + beta * C on a team of nt
+ * threads (this one is tid). */
+static void LPG(run)(int ta, int tb, int m, int n, int k0, int k, float alpha, const float *a,
                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c,
                      ptrdiff_t ldc, float *bbuf, int nt, int tid, const lp_conv_geom *cg)
 {
     float *abuf = LPG_ABUF;
     const int skinny = n <= LPG_SKINNY_N && !ta; /* fused order: op(A) = A only */
-    const int kcb = LPG(kc_block)(k, skinny ? LPG_KC_SKINNY : LPG_KC);
+    const int kcb = LPG(kc_block)(k - k0, skinny ? LPG_KC_SKINNY : LPG_KC);
     const int pm = (m + LPG_MR - 1) / LPG_MR;
     const int pn_max = ((n < LPG_NC ? n : LPG_NC) + LPG_NR - 1) / LPG_NR;
     int tm, tn;
@@ -449,7 +451,7 @@ static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const flo
         const int nc = n - jc < LPG_NC ? n - jc : LPG_NC;
         const int pn = (nc + LPG_NR - 1) / LPG_NR;
         const int q0 = (int)((long)pn * tjn / tn), q1 = (int)((long)pn * (tjn + 1) / tn);
-        for (int pc = 0; pc < k; pc += kcb) {
+        for (int pc = k0; pc < k; pc += kcb) {
             const int kc = k - pc < kcb ? k - pc : kcb;
             /* the team packs the B block: panels split evenly */
             LPG(pack_b)(tb, b, ldb, pc, kc, jc, nc, (int)((long)pn * tid / nt),
@@ -457,7 +459,7 @@ static void LPG(run)(int ta, int tb, int m, int n, int k, float alpha, const flo
             if (nt > 1) {
 #pragma omp barrier
             }
-            const float beff = pc == 0 ? beta : 1.0f;
+            const float beff = pc == k0 ? beta : 1.0f;
             if (skinny) {
                 for (int i = m0; i < m1; i += LPG_MR) {
                     const int mr = m1 - i < LPG_MR ? m1 - i : LPG_MR;
@@ -515,11 +517,11 @@ static void LPG(gemm_src)(int trans_a, int trans_b, int m, int n, int k, float a
     if (nt < 1) nt = 1;
     float *bbuf = LPG_BBUF; /* the calling thread's: shared with its team */
     if (nt == 1) {
-        LPG(run)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf, 1, 0, cg);
+        LPG(run)(trans_a, trans_b, m, n, 0, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf, 1, 0, cg);
         return;
     }
 #pragma omp parallel num_threads(nt)
-    LPG(run)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf,
+    LPG(run)(trans_a, trans_b, m, n, 0, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf,
              omp_get_num_threads(), omp_get_thread_num(), cg);
 }
 
@@ -527,6 +529,64 @@ void LPG(gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const
                int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     LPG(gemm_src)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
+}
+
+/* k-split for small C and long k (a convolution's weight gradient: m x n =
+ * kh*kw*c x oc, k = the batch's output pixels). Splitting C's few tiles
+ * between threads would put two barriers on every k block (a k block of a
+ * 288 x 32 product is ~5 MFLOP, a sleeping-thread barrier ~10 us); instead
+ * k is cut into chunks of LPG(ksplit_rows) (from the shape only), each
+ * chunk's product goes single-threaded and barrier-free into its own slice
+ * of `part`, the threads taking chunks in turn, and then
+ *     C = alpha * (part_0 + part_1 + ... in chunk order) + beta * C.
+ * The result is bitwise the same for any thread count (not the same bits
+ * as the unsplit product: the k sum is grouped by chunks). */
+static inline int LPG(ksplit_rows)(int m, int n, int k)
+{
+    if (k < 2048 || (double)m * n > 262144.0) return 0;
+    int rows = (k + 63) / 64;
+    if (rows < 1024) rows = 1024;
+    return (rows + 7) & ~7;
+}
+
+/* Floats of `part` the k-split of this shape needs (0: it does not split). */
+static inline size_t LPG(ksplit_floats_)(int m, int n, int k)
+{
+    int rows = LPG(ksplit_rows)(m, n, k);
+    if (!rows) return 0;
+    return (size_t)((k + rows - 1) / rows) * (size_t)m * (size_t)n;
+}
+
+/* C = alpha * op(A) op(B) + beta * C through the k-split; 0 (nothing done)
+ * when the shape does not split. */
+static inline int LPG(gemm_ksplit)(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                            int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                            const lp_conv_geom *cg, float *part)
+{
+    const int rows = LPG(ksplit_rows)(m, n, k);
+    if (!rows || m <= 0 || n <= 0 || alpha == 0.0f) return 0;
+    const int nch = (k + rows - 1) / rows;
+    const size_t mn = (size_t)m * n;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt > nch) nt = nch;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int ch = 0; ch < nch; ch++) {
+        const int k0 = ch * rows, k1 = k - k0 < rows ? k : k0 + rows;
+        /* LPG_BBUF is thread-local: each thread packs into its own */
+        LPG(run)(ta, tb, m, n, k0, k1, 1.0f, a, lda, b, ldb, 0.0f, part + (size_t)ch * mn, n,
+                 LPG_BBUF, 1, 0, cg);
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < m; i++) {
+        float *cr = c + (ptrdiff_t)i * ldc;
+        const float *p0 = part + (size_t)i * n;
+        for (int j = 0; j < n; j++) {
+            float s = p0[j];
+            for (int ch = 1; ch < nch; ch++) s += p0[(size_t)ch * mn + j];
+            cr[j] = beta == 0.0f ? alpha * s : fmaf(alpha, s, beta * cr[j]);
+        }
+    }
+    return 1;
 }
 
 /* The convolution of kernels/scalar/conv.c with im2col fused into packing
@@ -541,12 +601,27 @@ int LPG(conv_fwd_fused)(const lp_conv_geom *g, const float *x, const float *w, f
     return 1;
 }
 
-int LPG(conv_bwd_weights_fused)(const lp_conv_geom *g, const float *x, const float *dy, float *dw)
+/* dw = col^T @ dy; part (LPG(ksplit_floats)(kk, oc, pixels) floats) is
+ * the k-split's scratch. */
+int LPG(conv_bwd_weights_fused)(const lp_conv_geom *g, const float *x, const float *dy, float *dw,
+                                float *part)
 {
     if (!LPG(conv_ok)(g)) return 0;
     int m = g->n * g->oh * g->ow, kk = g->kh * g->kw * g->c;
-    LPG(gemm_src)(1, 0, kk, g->oc, m, 1.0f, x, kk, dy, g->oc, 0.0f, dw, g->oc, g);
+    if (!LPG(gemm_ksplit)(1, 0, kk, g->oc, m, 1.0f, x, kk, dy, g->oc, 0.0f, dw, g->oc, g, part))
+        LPG(gemm_src)(1, 0, kk, g->oc, m, 1.0f, x, kk, dy, g->oc, 0.0f, dw, g->oc, g);
     return 1;
+}
+
+/* dw = col^T @ dy with col already in memory ([pixels, kk], e.g. an
+ * im2col buffer or a pointwise conv's input), through the k-split when the
+ * shape splits. */
+void LPG(conv_bwd_weights_col)(const lp_conv_geom *g, const float *col, const float *dy, float *dw,
+                               float *part)
+{
+    int m = g->n * g->oh * g->ow, kk = g->kh * g->kw * g->c;
+    if (!LPG(gemm_ksplit)(1, 0, kk, g->oc, m, 1.0f, col, kk, dy, g->oc, 0.0f, dw, g->oc, NULL, part))
+        LPG(gemm_src)(1, 0, kk, g->oc, m, 1.0f, col, kk, dy, g->oc, 0.0f, dw, g->oc, NULL);
 }
 #endif
 
