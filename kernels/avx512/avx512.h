@@ -13,6 +13,15 @@ int lp_avx512_z_conv_bwd_weights_fused(const lp_conv_geom *g, const float *x, co
                                        float *dw, float *part);
 void lp_avx512_z_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, const float *dy,
                                       float *dw, float *part);
+/* Indirect-GEMM convolutions (conv_igemm_12x32.c); 0 = shape not taken.
+ * bwd_data needs lp_avx512_conv_bwd_data_igemm_floats(g) floats at wtr. */
+int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y);
+size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g);
+int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
+                                  float *wtr);
+size_t lp_avx512_conv_workspace(const lp_conv_geom *g);
+void lp_avx512_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
+                             const float *w, float *dx, float *ws);
 void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                         const float *w, float *y, float *ws);
 void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,

@@ -96,9 +96,23 @@ static int use_avx2(int m, int n)
     return pad512 > 1.1 * pad256;
 }
 
+size_t lp_avx512_conv_workspace(const lp_conv_geom *g)
+{
+    size_t a = lp_avx2_conv_workspace(g), b = lp_avx512_conv_bwd_data_igemm_floats(g);
+    return a > b ? a : b;
+}
+
+void lp_avx512_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
+                             const float *w, float *dx, float *ws)
+{
+    if (!lp_avx512_conv_bwd_data_igemm(g, dy, w, dx, ws))
+        lp_avx2_conv_bwd_data(self, g, dy, w, dx, ws);
+}
+
 void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                         const float *w, float *y, float *ws)
 {
+    if (lp_avx512_conv_fwd_igemm(g, x, w, y)) return;
     int m = g->n * g->oh * g->ow;
     int done = use_avx2(m, g->oc) ? lp_avx2_conv_fwd_fused(g, x, w, y)
                                   : lp_avx512_z_conv_fwd_fused(g, x, w, y);

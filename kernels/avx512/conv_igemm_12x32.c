@@ -1,0 +1,273 @@
+/* AVX-512 convolution forward and backward-data as an indirect GEMM (the
+ * idea of XNNPACK's igemm): no im2col buffer and no packing of the image.
+ *
+ * A tile is MR = 12 output pixels x 32 (or 16) output channels, held in 24
+ * (12) zmm accumulators. For every tap of the window the driver computes 12
+ * row pointers, one per pixel, to the c input channels the tap reads (or to
+ * a row of zeros in the padding); the micro-kernel then streams the c
+ * channels: 12 broadcasts from the row pointers, one or two loads of the
+ * weights' row (read in place: HWIO keeps a row's output channels
+ * contiguous), 24 FMAs. Each output element is one FMA chain over (tap,
+ * channel) in im2col's order, from zero, computed by exactly one tile, so
+ * the result is bitwise the same for any thread count.
+ *
+ * Backward-data is the same product on dy with the transposed kernel
+ * W'[t][o][ci] = W[t][ci][o] (built in the workspace): for stride s the
+ * input pixels split into s*s phases by (iy + pad) mod s, and each phase is
+ * a stride-1 correlation of dy with the taps i = phase + s*u (tap order u,
+ * then v; channel order o). No col2im, no scatter-add: every dx element is
+ * written once. */
+#include "kernels/avx512/avx512.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <stddef.h>
+#include <string.h>
+
+#define MR 12
+#define MAX_TAPS 64
+#define MAX_C 4096
+
+static const _Alignas(64) float zeros[MAX_C];
+
+/* acc[r][:] = sum over taps t, channels q < k of in[t][r][q] * wt[t][q*ldw + :],
+ * stored to out[r] (r < rows) under the column masks; NV zmm columns. */
+#define IGEMM_KERNEL(NAME, NV)                                                                   \
+    static void NAME(int taps, int k, const float *const *in, const float *const *wt,            \
+                     ptrdiff_t ldw, __mmask16 m0, __mmask16 m1, float *const *out, int rows)    \
+    {                                                                                            \
+        __m512 a0[MR], a1[MR];                                                                   \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                    \
+        {                                                                                        \
+            a0[r] = _mm512_setzero_ps();                                                         \
+            a1[r] = _mm512_setzero_ps();                                                         \
+        }                                                                                        \
+        for (int t = 0; t < taps; t++) {                                                         \
+            const float *const *p = in + (ptrdiff_t)t * MR;                                      \
+            const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5]; \
+            const float *p6 = p[6], *p7 = p[7], *p8 = p[8], *p9 = p[9], *p10 = p[10],            \
+                        *p11 = p[11];                                                            \
+            const float *w = wt[t];                                                              \
+            for (int q = 0; q < k; q++) {                                                        \
+                const __m512 b0 = _mm512_maskz_loadu_ps(m0, w);                                  \
+                const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, w + 16) : b0;              \
+                w += ldw;                                                                        \
+                IGEMM_ROW(NV, 0, p0) IGEMM_ROW(NV, 1, p1) IGEMM_ROW(NV, 2, p2) IGEMM_ROW(NV, 3, p3)              \
+                IGEMM_ROW(NV, 4, p4) IGEMM_ROW(NV, 5, p5) IGEMM_ROW(NV, 6, p6) IGEMM_ROW(NV, 7, p7)              \
+                IGEMM_ROW(NV, 8, p8) IGEMM_ROW(NV, 9, p9) IGEMM_ROW(NV, 10, p10) IGEMM_ROW(NV, 11, p11)          \
+            }                                                                                    \
+        }                                                                                        \
+        /* constant indices only (unrolled): a variable index would keep */                     \
+        /* the accumulators in memory */                                                         \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                    \
+        {                                                                                        \
+            if (r < rows) {                                                                      \
+                _mm512_mask_storeu_ps(out[r], m0, a0[r]);                                        \
+                if (NV == 2) _mm512_mask_storeu_ps(out[r] + 16, m1, a1[r]);                      \
+            }                                                                                    \
+        }                                                                                        \
+    }
+#define IGEMM_ROW(NV, r, pr)                                                                       \
+    {                                                                                            \
+        const __m512 av = _mm512_set1_ps(pr[q]);                                                 \
+        a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                                  \
+        if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                                     \
+    }
+IGEMM_KERNEL(igemm_12x32, 2)
+IGEMM_KERNEL(igemm_12x16, 1)
+#undef IGEMM_ROW
+#undef IGEMM_KERNEL
+
+static inline __mmask16 mask_of(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+/* All output-channel tiles of one pixel tile (row pointers in `in`, taps x
+ * MR; weights of tap t at wt[t], rows ldw apart). */
+static void tile_all_columns(int taps, int k, const float **in, const float **wt,
+                             int ldw, int oc, float *const *out, int rows)
+{
+    const float *wc[MAX_TAPS];
+    float *oc_out[MR];
+    for (int o0 = 0; o0 < oc; o0 += 32) {
+        const int nc = oc - o0 < 32 ? oc - o0 : 32;
+        for (int t = 0; t < taps; t++) wc[t] = wt[t] + o0;
+        for (int r = 0; r < rows; r++) oc_out[r] = out[r] + o0;
+        if (nc > 16)
+            igemm_12x32(taps, k, in, wc, ldw, 0xffff, mask_of(nc - 16), oc_out, rows);
+        else
+            igemm_12x16(taps, k, in, wc, ldw, mask_of(nc), 0, oc_out, rows);
+    }
+}
+
+static int shape_ok(const lp_conv_geom *g)
+{
+    return g->kh * g->kw <= MAX_TAPS && g->c <= MAX_C && g->oc <= MAX_C && g->n > 0 && g->oh > 0 &&
+           g->ow > 0;
+}
+
+/* Threads for `work` flops: one per 4 MFLOP, at most the team. */
+static int team(double work)
+{
+    if (omp_in_parallel()) return 1;
+    int nt = omp_get_max_threads();
+    double lim = work / 4e6;
+    if (lim < 1) lim = 1;
+    return nt < lim ? nt : (int)lim;
+}
+
+/* Drop the taps whose 12 row pointers all point to zeros (the tile lies in
+ * the padding for that tap: image borders, small images with 'same'
+ * padding): compacts in[] and wt[] in tap order; returns the taps left. */
+static int drop_zero_taps(int taps, const float **in, const float **wt)
+{
+    int kept = 0;
+    for (int t = 0; t < taps; t++) {
+        const float **p = in + (ptrdiff_t)t * MR;
+        int any = 0;
+        for (int r = 0; r < MR; r++) any |= p[r] != zeros;
+        if (!any) continue;
+        if (kept != t) {
+            memcpy(in + (ptrdiff_t)kept * MR, p, sizeof(*p) * MR);
+            wt[kept] = wt[t];
+        }
+        kept++;
+    }
+    return kept;
+}
+
+int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y)
+{
+    if (!shape_ok(g)) return 0;
+    const int taps = g->kh * g->kw, ohw = g->oh * g->ow, npix = g->n * ohw;
+    const int ntile = (npix + MR - 1) / MR;
+    const double flops = 2.0 * npix * (double)taps * g->c * g->oc;
+#pragma omp parallel for schedule(static) num_threads(team(flops))
+    for (int tile = 0; tile < ntile; tile++) {
+        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
+        float *out[MR];
+        for (int t = 0; t < taps; t++) wt[t] = w + (size_t)t * g->c * g->oc;
+        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+        /* (n, oy, ox) of the tile's first pixel, then stepped row by row */
+        int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
+        for (int r = 0; r < MR; r++) {
+            const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+            out[r] = y + (size_t)(p0 + r) * g->oc;
+            const float *img = x + (size_t)n * g->h * g->w * g->c;
+            for (int i = 0, t = 0; i < g->kh; i++) {
+                const int iy = iy0 + i;
+                for (int j = 0; j < g->kw; j++, t++) {
+                    const int ix = ix0 + j;
+                    in[t * MR + r] = r < rows && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                                         ? img + ((size_t)iy * g->w + ix) * g->c
+                                         : zeros;
+                }
+            }
+            if (++ox == g->ow) {
+                ox = 0;
+                if (++oy == g->oh) {
+                    oy = 0;
+                    if (n + 1 < g->n) n++;
+                }
+            }
+        }
+        const int kept = drop_zero_taps(taps, in, wt);
+        if (kept == 0) {
+            for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)g->oc);
+            continue;
+        }
+        tile_all_columns(kept, g->c, in, wt, g->oc, g->oc, out, rows);
+    }
+    return 1;
+}
+
+size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g)
+{
+    return (size_t)g->kh * g->kw * g->c * g->oc;
+}
+
+/* Phase (ry, rx) of the input grid: positions iy = cy + s*a (a < ha) with
+ * (iy + pad) % s == ry. */
+typedef struct {
+    int ry, rx, cy, cx, ha, wa, nu, nv, ntile;
+} phase;
+
+int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
+                                  float *wtr)
+{
+    if (!shape_ok(g) || g->sh > 8 || g->sw > 8) return 0;
+    /* Input pixels per (stride-scaled) output pixel: far above 1 (a 'valid'
+     * window nearly as large as the image, e.g. 4x4 over 4x4) means most
+     * taps of a tile read padding; the GEMM + col2im does only real work. */
+    if ((double)g->h * g->w > 2.0 * g->sh * g->sw * g->oh * g->ow) return 0;
+    const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
+    /* wtr[t][o][ci] = w[t][ci][o] */
+    for (int t = 0; t < taps; t++)
+        for (int ci = 0; ci < c; ci++)
+            for (int o = 0; o < oc; o++)
+                wtr[((size_t)t * oc + o) * c + ci] = w[((size_t)t * c + ci) * oc + o];
+
+    phase ph[64];
+    int nph = 0, total = 0;
+    for (int ry = 0; ry < g->sh; ry++)
+        for (int rx = 0; rx < g->sw; rx++) {
+            phase *f = &ph[nph++];
+            f->ry = ry;
+            f->rx = rx;
+            f->cy = ((ry - g->pad_top) % g->sh + g->sh) % g->sh;
+            f->cx = ((rx - g->pad_left) % g->sw + g->sw) % g->sw;
+            f->ha = g->h > f->cy ? (g->h - f->cy + g->sh - 1) / g->sh : 0;
+            f->wa = g->w > f->cx ? (g->w - f->cx + g->sw - 1) / g->sw : 0;
+            f->nu = g->kh > ry ? (g->kh - ry + g->sh - 1) / g->sh : 0;
+            f->nv = g->kw > rx ? (g->kw - rx + g->sw - 1) / g->sw : 0;
+            f->ntile = (g->n * f->ha * f->wa + MR - 1) / MR;
+            total += f->ntile;
+        }
+    const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
+#pragma omp parallel for schedule(static) num_threads(team(flops))
+    for (int id = 0; id < total; id++) {
+        int f = 0, tile = id;
+        while (tile >= ph[f].ntile) tile -= ph[f++].ntile;
+        const phase *P = &ph[f];
+        const int hw = P->ha * P->wa, npix = g->n * hw;
+        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+        const int ntap = P->nu * P->nv;
+        if (ntap == 0) { /* no tap reaches this phase: zero gradient */
+            for (int r = 0; r < rows; r++) {
+                const int p = p0 + r, n = p / hw, rr = p - n * hw, a = rr / P->wa, b = rr - a * P->wa;
+                const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
+                memset(dx + (((size_t)n * g->h + iy) * g->w + ix) * c, 0, sizeof(float) * (size_t)c);
+            }
+            continue;
+        }
+        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
+        float *out[MR];
+        for (int u = 0, t = 0; u < P->nu; u++)
+            for (int v = 0; v < P->nv; v++, t++)
+                wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
+        for (int r = 0; r < MR; r++) {
+            const int p = p0 + (r < rows ? r : rows - 1);
+            const int n = p / hw, rr = p - n * hw, a = rr / P->wa, b = rr - a * P->wa;
+            const int live = r < rows;
+            const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
+            out[r] = dx + (((size_t)n * g->h + iy) * g->w + ix) * c;
+            /* oy = (iy + pad - ry) / s - u */
+            const int qy = (iy + g->pad_top - P->ry) / g->sh, qx = (ix + g->pad_left - P->rx) / g->sw;
+            const float *img = dy + (size_t)n * g->oh * g->ow * oc;
+            for (int u = 0, t = 0; u < P->nu; u++) {
+                const int oy = qy - u;
+                for (int v = 0; v < P->nv; v++, t++) {
+                    const int ox = qx - v;
+                    in[t * MR + r] = live && oy >= 0 && oy < g->oh && ox >= 0 && ox < g->ow
+                                         ? img + ((size_t)oy * g->ow + ox) * oc
+                                         : zeros;
+                }
+            }
+        }
+        const int kept = drop_zero_taps(ntap, in, wt);
+        if (kept == 0) {
+            for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)c);
+            continue;
+        }
+        tile_all_columns(kept, oc, in, wt, c, c, out, rows);
+    }
+    return 1;
+}
