@@ -19,6 +19,8 @@ void lp_avx2_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, const
 /* Floats of k-split scratch a weight gradient of kk x oc over `pixels`
  * needs (the same for avx2 and avx512: it depends on the shape only). */
 size_t lp_avx2_ksplit_floats(int kk, int oc, int pixels);
+/* Pixels per k-split chunk (0: the shape does not split). */
+int lp_avx2_conv_ksplit_rows(int kk, int oc, int pixels);
 /* The scalar im2col workspace followed by the k-split scratch. */
 size_t lp_avx2_conv_workspace(const lp_conv_geom *g);
 /* conv_bwd_data by groups of images (bitwise the scalar composition). */

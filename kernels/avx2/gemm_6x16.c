@@ -125,6 +125,11 @@ void lp_avx2_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float
     if (!lp_avx2_conv_fwd_fused(g, x, w, y)) lp_scalar_conv_fwd(self, g, x, w, y, ws);
 }
 
+int lp_avx2_conv_ksplit_rows(int kk, int oc, int pixels)
+{
+    return lp_avx2_ksplit_rows(kk, oc, pixels);
+}
+
 size_t lp_avx2_ksplit_floats(int kk, int oc, int pixels)
 {
     return lp_avx2_ksplit_floats_(kk, oc, pixels);

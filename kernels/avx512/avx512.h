@@ -19,6 +19,10 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
 size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g);
 int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
                                   float *wtr);
+/* Direct weight gradient (conv_wgrad_12x32.c); part as the
+ * k-split's (lp_avx2_ksplit_floats). 0 = shape not taken. */
+int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, const float *dy,
+                                      float *dw, float *part);
 size_t lp_avx512_conv_workspace(const lp_conv_geom *g);
 void lp_avx512_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, const float *dy,
                              const float *w, float *dx, float *ws);

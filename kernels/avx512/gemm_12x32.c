@@ -126,6 +126,7 @@ void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, c
     const int kk = g->kh * g->kw * g->c, narrow = use_avx2(kk, g->oc);
     const size_t ncol = lp_scalar_conv_workspace(g);
     float *part = ws + ncol;
+    if (lp_avx512_conv_bwd_weights_direct(g, x, dy, dw, part)) return;
     if (narrow ? lp_avx2_conv_bwd_weights_fused(g, x, dy, dw, part)
                : lp_avx512_z_conv_bwd_weights_fused(g, x, dy, dw, part))
         return;

@@ -1,0 +1,246 @@
+/* AVX-512 convolution weight gradient, direct (no im2col, no packing):
+ *
+ *   dw[t][ci][o] = sum over output pixels p of x[tap t of p][ci] * dy[p][o]
+ *
+ * A tile is 12 (or 8, 4) consecutive input channels of one tap x 32 (16)
+ * output channels in 24 (12) zmm accumulators; it streams the pixels: per
+ * pixel one or two loads of dy's row and 12 broadcasts from the tap's input
+ * row (contiguous channels: one pointer), 24 FMAs. A pixel whose tap lies in
+ * the padding reads a row of zeros. Channel counts that are not a multiple
+ * of 4 (input layers: 1 or 3) gather each pixel's 12 values of a tile (all
+ * taps of the window) into a small buffer first.
+ *
+ * Parallel and deterministic as the GEMM's k-split (kernels/common/
+ * gemm_driver.h, lp_avx2_conv_ksplit_rows): the pixels are cut into chunks from
+ * the shape only; each chunk's gradient goes to its own slice of `part`
+ * (work items: chunk x tap x block of 48 channels, any thread), then
+ * dw = part_0 + part_1 + ... in chunk order. One chunk writes dw directly. */
+#include "kernels/avx2/avx2.h"
+#include "kernels/avx512/avx512.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <stddef.h>
+#include <string.h>
+
+#define MAX_TAPS 64
+#define MAX_C 4096
+#define MAX_ROWS 4096 /* pixels per chunk (pointer array on the stack) */
+#define CB 48         /* channels per work item */
+#define PASS 256      /* pixels per pass: dy's rows of a pass stay in L1 */
+
+static const _Alignas(64) float zeros[MAX_C];
+
+/* acc[r][:] = (more ? out[r*ldo + :] : 0) + sum_p px[p][off + r] * dy[p*ldy + :]
+ * (one FMA chain per element, p ascending), out[r*ldo + :] = acc[r] for the
+ * first `rows` rows. Passing the accumulators through `out` between passes
+ * leaves every chain as it was. */
+#define WG_KERNEL(NAME, R, NV)                                                                   \
+    static void NAME(int np, const float *const *px, int off, const float *dy, ptrdiff_t ldy,   \
+                     __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int rows, int more)  \
+    {                                                                                            \
+        __m512 a0[R], a1[R];                                                                     \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                     \
+        {                                                                                        \
+            a0[r] = more && r < rows ? _mm512_maskz_loadu_ps(m0, out + r * ldo)                  \
+                                     : _mm512_setzero_ps();                                      \
+            a1[r] = more && r < rows && NV == 2 ? _mm512_maskz_loadu_ps(m1, out + r * ldo + 16)  \
+                                                : _mm512_setzero_ps();                           \
+        }                                                                                        \
+        for (int p = 0; p < np; p++) {                                                           \
+            const float *xp = px[p] + off;                                                       \
+            const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                     \
+            const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;                 \
+            dy += ldy;                                                                           \
+            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                 \
+            {                                                                                    \
+                const __m512 av = _mm512_set1_ps(xp[r]);                                         \
+                a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                          \
+                if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                             \
+            }                                                                                    \
+        }                                                                                        \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                     \
+        {                                                                                        \
+            if (r < rows) {                                                                      \
+                _mm512_mask_storeu_ps(out + r * ldo, m0, a0[r]);                                 \
+                if (NV == 2) _mm512_mask_storeu_ps(out + r * ldo + 16, m1, a1[r]);               \
+            }                                                                                    \
+        }                                                                                        \
+    }
+WG_KERNEL(wg_12x32, 12, 2)
+WG_KERNEL(wg_8x32, 8, 2)
+WG_KERNEL(wg_4x32, 4, 2)
+WG_KERNEL(wg_12x16, 12, 1)
+WG_KERNEL(wg_8x16, 8, 1)
+WG_KERNEL(wg_4x16, 4, 1)
+#undef WG_KERNEL
+
+typedef void (*wg_fn)(int, const float *const *, int, const float *, ptrdiff_t, __mmask16,
+                      __mmask16, float *, ptrdiff_t, int, int);
+
+static inline __mmask16 mask_of(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+/* dst rows [0, nr) (nr <= 12; the row inputs px[p][off .. off+nr)) for the
+ * pixels of px, all output-channel tiles; `more`: add to dst. R rounds nr
+ * up to 4, 8 or 12: the inputs must be readable that far. */
+static void wg_tile_row(int np, const float *const *px, int off, const float *dy, int oc,
+                        float *dst, int nr, int more)
+{
+    for (int o0 = 0; o0 < oc; o0 += 32) {
+        const int nc = oc - o0 < 32 ? oc - o0 : 32;
+        wg_fn f = nc > 16 ? (nr > 8 ? wg_12x32 : nr > 4 ? wg_8x32 : wg_4x32)
+                          : (nr > 8 ? wg_12x16 : nr > 4 ? wg_8x16 : wg_4x16);
+        f(np, px, off, dy + o0, oc, nc > 16 ? 0xffff : mask_of(nc), nc > 16 ? mask_of(nc - 16) : 0,
+          dst + o0, oc, nr, more);
+    }
+}
+
+static int team(double work)
+{
+    if (omp_in_parallel()) return 1;
+    int nt = omp_get_max_threads();
+    double lim = work / 4e6;
+    if (lim < 1) lim = 1;
+    return nt < lim ? nt : (int)lim;
+}
+
+/* (n, oy, ox) of output pixel p. */
+static inline void pixel_of(const lp_conv_geom *g, int p, int *n, int *oy, int *ox)
+{
+    const int ohw = g->oh * g->ow;
+    *n = p / ohw;
+    *oy = (p - *n * ohw) / g->ow;
+    *ox = p - *n * ohw - *oy * g->ow;
+}
+
+static inline void next_pixel(const lp_conv_geom *g, int *n, int *oy, int *ox)
+{
+    if (++*ox == g->ow) {
+        *ox = 0;
+        if (++*oy == g->oh) {
+            *oy = 0;
+            ++*n;
+        }
+    }
+}
+
+/* Channels multiple of 4: item = (chunk, tap, block of CB channels). */
+static void item_direct(const lp_conv_geom *g, const float *x, const float *dy, float *dst, int p0,
+                        int np, int t, int cb)
+{
+    const int c = g->c, oc = g->oc, i = t / g->kw, j = t - i * g->kw;
+    const float *px[MAX_ROWS];
+    int n, oy, ox;
+    pixel_of(g, p0, &n, &oy, &ox);
+    for (int p = 0; p < np; p++) {
+        const int iy = oy * g->sh - g->pad_top + i, ix = ox * g->sw - g->pad_left + j;
+        px[p] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                    ? x + (((size_t)n * g->h + iy) * g->w + ix) * c
+                    : zeros;
+        next_pixel(g, &n, &oy, &ox);
+    }
+    const int c1 = (cb + 1) * CB < c ? (cb + 1) * CB : c;
+    for (int q0 = 0; q0 < np; q0 += PASS) {
+        const int nq = np - q0 < PASS ? np - q0 : PASS;
+        for (int ci0 = cb * CB; ci0 < c1; ci0 += 12)
+            wg_tile_row(nq, px + q0, ci0, dy + (size_t)(p0 + q0) * oc, oc,
+                        dst + ((size_t)t * c + ci0) * oc, c1 - ci0 < 12 ? c1 - ci0 : 12, q0 > 0);
+    }
+}
+
+/* Other channel counts: item = (chunk, 12 rows e0.. of the kk index), each
+ * pixel's 12 values gathered first (zeros past kk and in the padding). */
+static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, float *dst, int p0,
+                        int np, int e0)
+{
+    const int c = g->c, oc = g->oc, kk = g->kh * g->kw * c;
+    const int nr = kk - e0 < 12 ? kk - e0 : 12;
+    _Alignas(64) float buf[MAX_ROWS / 4 * 12 + 16];
+    const float *px[MAX_ROWS / 4];
+    int ri[12], rj[12], rci[12];
+    for (int r = 0; r < nr; r++) {
+        const int e = e0 + r, t = e / c;
+        rci[r] = e - t * c;
+        ri[r] = t / g->kw;
+        rj[r] = t - ri[r] * g->kw;
+    }
+    /* offsets of the 12 values from the window's corner (lanes past nr
+     * read the corner again and are zeroed by the mask) */
+    int offs[16] = {0};
+    for (int r = 0; r < nr; r++) offs[r] = (ri[r] * g->w + rj[r]) * c + rci[r];
+    const __m512i voff = _mm512_loadu_si512(offs);
+    const __mmask16 vm = mask_of(nr);
+    int n, oy, ox;
+    pixel_of(g, p0, &n, &oy, &ox);
+    for (int p = 0; p < np; p++) {
+        float *b = buf + (size_t)p * 12;
+        const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+        const float *img = x + (size_t)n * g->h * g->w * c;
+        px[p] = b;
+        if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
+            /* the whole window inside the image: one gather (the store's
+             * lanes 12-15 land in the next pixel's slot or the slack) */
+            const float *corner = img + ((size_t)iy0 * g->w + ix0) * c;
+            _mm512_storeu_ps(b, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), vm, voff, corner, 4));
+            next_pixel(g, &n, &oy, &ox);
+            continue;
+        }
+        for (int r = 0; r < 12; r++) {
+            float v = 0.0f;
+            if (r < nr) {
+                const int iy = iy0 + ri[r], ix = ix0 + rj[r];
+                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+                    v = img[((size_t)iy * g->w + ix) * c + rci[r]];
+            }
+            b[r] = v;
+        }
+        px[p] = b;
+        next_pixel(g, &n, &oy, &ox);
+    }
+    for (int q0 = 0; q0 < np; q0 += PASS) {
+        const int nq = np - q0 < PASS ? np - q0 : PASS;
+        wg_tile_row(nq, px + q0, 0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc, nr,
+                    q0 > 0);
+    }
+}
+
+int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, const float *dy,
+                                      float *dw, float *part)
+{
+    const int c = g->c, oc = g->oc, taps = g->kh * g->kw, kk = taps * c;
+    const int npix = g->n * g->oh * g->ow;
+    const int direct = c % 4 == 0;
+    if (c > MAX_C || taps > MAX_TAPS || npix <= 0) return 0;
+    int rows = lp_avx2_conv_ksplit_rows(kk, oc, npix);
+    if (!rows) rows = npix;
+    if (rows > (direct ? MAX_ROWS : MAX_ROWS / 4)) return 0;
+    const int nch = (npix + rows - 1) / rows;
+    const int per = direct ? taps * ((c + CB - 1) / CB) : (kk + 11) / 12; /* items per chunk */
+    const size_t kko = (size_t)kk * oc;
+    const double flops = 2.0 * npix * (double)kko;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team(flops))
+    for (int it = 0; it < nch * per; it++) {
+        const int ch = it / per, w = it - ch * per;
+        const int p0 = ch * rows, np = npix - p0 < rows ? npix - p0 : rows;
+        float *dst = nch == 1 ? dw : part + (size_t)ch * kko;
+        if (direct) {
+            const int ncb = (c + CB - 1) / CB;
+            item_direct(g, x, dy, dst, p0, np, w / ncb, w % ncb);
+        } else {
+            item_gather(g, x, dy, dst, p0, np, w * 12);
+        }
+    }
+    if (nch > 1) {
+#pragma omp parallel for schedule(static) num_threads(team(flops))
+        for (int e = 0; e < kk; e++) {
+            float *dr = dw + (size_t)e * oc;
+            const float *p0 = part + (size_t)e * oc;
+            for (int o = 0; o < oc; o++) {
+                float s = p0[o];
+                for (int ch = 1; ch < nch; ch++) s += p0[(size_t)ch * kko + o];
+                dr[o] = s;
+            }
+        }
+    }
+    return 1;
+}
