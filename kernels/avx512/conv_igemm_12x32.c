@@ -140,25 +140,37 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
     const int taps = g->kh * g->kw, ohw = g->oh * g->ow, npix = g->n * ohw;
     const int ntile = (npix + MR - 1) / MR;
     const double flops = 2.0 * npix * (double)taps * g->c * g->oc;
+    /* offset of each tap from the window's corner */
+    ptrdiff_t toff[MAX_TAPS];
+    for (int i = 0, t = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++, t++) toff[t] = ((ptrdiff_t)i * g->w + j) * g->c;
 #pragma omp parallel for schedule(static) num_threads(team(flops))
     for (int tile = 0; tile < ntile; tile++) {
         const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
         float *out[MR];
         for (int t = 0; t < taps; t++) wt[t] = w + (size_t)t * g->c * g->oc;
         const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+        int border = 0;
         /* (n, oy, ox) of the tile's first pixel, then stepped row by row */
         int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
         for (int r = 0; r < MR; r++) {
             const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
             out[r] = y + (size_t)(p0 + r) * g->oc;
             const float *img = x + (size_t)n * g->h * g->w * g->c;
-            for (int i = 0, t = 0; i < g->kh; i++) {
-                const int iy = iy0 + i;
-                for (int j = 0; j < g->kw; j++, t++) {
-                    const int ix = ix0 + j;
-                    in[t * MR + r] = r < rows && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                                         ? img + ((size_t)iy * g->w + ix) * g->c
-                                         : zeros;
+            if (r < rows && iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
+                /* the whole window inside the image */
+                const float *corner = img + ((size_t)iy0 * g->w + ix0) * g->c;
+                for (int t = 0; t < taps; t++) in[t * MR + r] = corner + toff[t];
+            } else {
+                border = 1;
+                for (int i = 0, t = 0; i < g->kh; i++) {
+                    const int iy = iy0 + i;
+                    for (int j = 0; j < g->kw; j++, t++) {
+                        const int ix = ix0 + j;
+                        in[t * MR + r] = r < rows && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                                             ? img + ((size_t)iy * g->w + ix) * g->c
+                                             : zeros;
+                    }
                 }
             }
             if (++ox == g->ow) {
@@ -169,7 +181,7 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
                 }
             }
         }
-        const int kept = drop_zero_taps(taps, in, wt);
+        const int kept = border ? drop_zero_taps(taps, in, wt) : taps;
         if (kept == 0) {
             for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)g->oc);
             continue;
@@ -240,6 +252,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         }
         const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
         float *out[MR];
+        int border = 0;
         for (int u = 0, t = 0; u < P->nu; u++)
             for (int v = 0; v < P->nv; v++, t++)
                 wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
@@ -252,6 +265,15 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             /* oy = (iy + pad - ry) / s - u */
             const int qy = (iy + g->pad_top - P->ry) / g->sh, qx = (ix + g->pad_left - P->rx) / g->sw;
             const float *img = dy + (size_t)n * g->oh * g->ow * oc;
+            if (live && qy - P->nu + 1 >= 0 && qy < g->oh && qx - P->nv + 1 >= 0 && qx < g->ow) {
+                /* every tap inside dy: fixed offsets from (qy, qx) */
+                const float *at = img + ((size_t)qy * g->ow + qx) * oc;
+                for (int u = 0, t = 0; u < P->nu; u++)
+                    for (int v = 0; v < P->nv; v++, t++)
+                        in[t * MR + r] = at - ((ptrdiff_t)u * g->ow + v) * oc;
+                continue;
+            }
+            border = 1;
             for (int u = 0, t = 0; u < P->nu; u++) {
                 const int oy = qy - u;
                 for (int v = 0; v < P->nv; v++, t++) {
@@ -262,7 +284,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                 }
             }
         }
-        const int kept = drop_zero_taps(ntap, in, wt);
+        const int kept = border ? drop_zero_taps(ntap, in, wt) : ntap;
         if (kept == 0) {
             for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)c);
             continue;
