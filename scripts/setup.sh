@@ -2,7 +2,9 @@
 # Set up a Debian 12 machine to build and test laperm: compilers and CMake,
 # the optional libraries (HDF5, oneDNN, Google Benchmark, Highway, cairo,
 # libpng), the aarch64 cross toolchain with qemu-user for the cross tests,
-# clang with its runtime (sanitizers), and curl, git and npm for
+# clang with its runtime (sanitizers and libFuzzer: libclang-rt-14-dev) and
+# LLVM's OpenMP (libomp-dev: clang finds no omp.h / libomp without it, and the
+# fuzz build of scripts/fuzz.sh is a clang build), and curl, git and npm for
 # `laperm fetch`.
 #
 # Idempotent: when every package is already installed (dpkg-query) it runs no
@@ -16,7 +18,7 @@ packages=(
   libdnnl-dev libbenchmark-dev libhwy-dev
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   libcairo2-dev libpng-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-dev
   curl ca-certificates git
 )
 

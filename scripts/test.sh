@@ -2,15 +2,19 @@
 # The whole test suite on a fresh Debian 12 machine (the README's test command):
 #   1. set-up (Debian packages), 2. Release build with -Werror and the full
 #   CTest suite on real data, 3. ASan+UBSan build running the unit tests,
-#   4. aarch64 cross build of the kernels and core runtime, tests under qemu.
+#   4. a short libFuzzer run of each untrusted-input reader (MNIST, CIFAR-10,
+#   .h5) on its seed corpus, 5. aarch64 cross build of the kernels and core
+#   runtime, tests under qemu.
 # Environment: LAPERM_DATA (default ./data), LAPERM_SHARED (default ../shared,
 # used as the local source of CIFAR-10 and the pretrained files when present),
-# JOBS (default nproc), LAPERM_SKIP_SETUP=1, LAPERM_STAGES="release asan arm".
+# JOBS (default nproc), LAPERM_SKIP_SETUP=1,
+# LAPERM_STAGES="release asan fuzz arm", LAPERM_FUZZ_SECONDS (per target,
+# default 25).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=${JOBS:-$(nproc)}
-stages=${LAPERM_STAGES:-release asan arm}
+stages=${LAPERM_STAGES:-release asan fuzz arm}
 export LAPERM_DATA=${LAPERM_DATA:-$root/data}
 shared=${LAPERM_SHARED:-$root/../shared}
 export LAPERM_REQUIRE_DATA=1
@@ -56,6 +60,15 @@ asan() {
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -L unit --output-on-failure -j "$jobs")
+}
+
+# scripts/fuzz.sh builds build-fuzz (clang, ASan + UBSan) and fuzzes each
+# target for LAPERM_FUZZ_SECONDS on a scratch copy of its seeds; it prints
+# the executions per target and exits 1 on any finding in our code (crashes
+# inside libhdf5 itself are counted, not failed: see the script). About
+# 3 x 25 s plus the build.
+fuzz() {
+  JOBS=$jobs scripts/fuzz.sh "${LAPERM_FUZZ_SECONDS:-25}" fuzz_mnist fuzz_cifar fuzz_h5
 }
 
 arm() {

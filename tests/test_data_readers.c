@@ -1,13 +1,18 @@
 /* MNIST and CIFAR-10 readers on the real files (label data), and malformed
  * copies made in $LAPERM_TEST_TMP rejected with a message naming the file
  * and the expected vs found value. Spot values were computed independently
- * from the raw files (python: sum(bytes), od -t u1). */
+ * from the raw files (python: sum(bytes), od -t u1). The CIFAR-10 reader
+ * also runs with a small records-per-file count (lp_cifar10_load_records, as
+ * the fuzzer does) on synthetic files: chunked reads, message counts, and
+ * every size checked before any file is read. */
 #define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "laperm/laperm.h"
+#include "runtime/data_cifar_internal.h"
 
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 /* snprintf into an array, checking that nothing was cut. */
 #define FMT(buf, ...) CHECK(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
@@ -299,6 +304,101 @@ static void test_cifar_malformed(void)
     free(buf);
 }
 
+/* ---- the reader with a small records-per-file count ------------------------- */
+
+/* Synthetic record r of file k: label (k + r) % 10, pixel bytes a function
+ * of (k, r, offset) so that a wrong interleave, record or file shows. */
+static uint8_t syn(int k, size_t r, size_t off)
+{
+    return off == 0 ? (uint8_t)((k + r) % 10) : (uint8_t)(off * 7 + r * 13 + (size_t)k * 101);
+}
+
+static void syn_file(const char *dir, const char *name, int k, size_t nrec)
+{
+    size_t n = nrec * 3073;
+    uint8_t *b = malloc(n ? n : 1);
+    for (size_t r = 0; r < nrec; r++)
+        for (size_t o = 0; o < 3073; o++) b[r * 3073 + o] = syn(k, r, o);
+    spit(dir, name, b, n);
+    free(b);
+}
+
+static void expect_records(const char *dir, int train, size_t per_file, laperm_status want,
+                           const char *n1, const char *n2)
+{
+    laperm_dataset *d = (laperm_dataset *)1;
+    CHECK_EQ_INT(lp_cifar10_load_records(dir, train, per_file, &d), want);
+    CHECK(d == NULL);
+    if (n1) CHECK_STR_CONTAINS(laperm_last_error(), n1);
+    if (n2) CHECK_STR_CONTAINS(laperm_last_error(), n2);
+}
+
+static void test_cifar_records(void)
+{
+    char dir[4200], p[4200];
+    FMT(dir, "%s", subdir("cifar-small"));
+    /* 600 records per file: three read chunks (256 + 256 + 88), every label
+     * and pixel checked across the chunk and file boundaries */
+    const size_t per = 600;
+    for (int k = 0; k < 5; k++) {
+        FMT(p, "data_batch_%d.bin", k + 1);
+        syn_file(dir, p, k, per);
+    }
+    syn_file(dir, "test_batch.bin", 7, per);
+    laperm_dataset *tr = NULL, *te = NULL;
+    CHECK_EQ_INT(lp_cifar10_load_records(dir, 1, per, &tr), LAPERM_OK);
+    CHECK_EQ_INT(lp_cifar10_load_records(dir, 0, per, &te), LAPERM_OK);
+    if (!tr || !te) return;
+    CHECK_EQ_INT(laperm_dataset_size(tr), 5 * per);
+    CHECK_EQ_INT(laperm_dataset_size(te), per);
+    long bad = 0;
+    for (int k = 0; k < 6; k++)
+        for (size_t r = 0; r < per; r++) {
+            const laperm_dataset *d = k < 5 ? tr : te;
+            int fk = k < 5 ? k : 7;
+            size_t i = k < 5 ? (size_t)k * per + r : r;
+            bad += laperm_dataset_label(d, i) != syn(fk, r, 0);
+            const uint8_t *px = laperm_dataset_pixels(d, i);
+            for (int ch = 0; ch < 3; ch++)
+                for (size_t q = 0; q < 1024; q++) bad += px[3 * q + ch] != syn(fk, r, 1 + ch * 1024 + q);
+        }
+    CHECK_EQ_INT(bad, 0);
+    laperm_dataset_free(tr);
+    laperm_dataset_free(te);
+
+    /* the messages carry the count asked for */
+    expect_records(dir, 0, 601, LAPERM_E_FORMAT, "cifar-small/test_batch.bin: expected 1846873 bytes (601 records)",
+                   "found 1843800 (600 records)");
+    expect_records(dir, 0, 0, LAPERM_E_ARG, "0 records per file, expected 1..10000", NULL);
+    expect_records(dir, 0, 10001, LAPERM_E_ARG, "10001 records per file", NULL);
+
+    /* a bad label in the last chunk: record and byte offset within its file */
+    {
+        size_t n = per * 3073;
+        uint8_t *b = malloc(n);
+        for (size_t r = 0; r < per; r++)
+            for (size_t o = 0; o < 3073; o++) b[r * 3073 + o] = syn(1, r, o);
+        b[(size_t)515 * 3073] = 200;
+        spit(dir, "data_batch_2.bin", b, n);
+        free(b);
+    }
+    expect_records(dir, 1, per, LAPERM_E_FORMAT, "cifar-small/data_batch_2.bin: record 515 (byte offset 1582595)",
+                   "label 200, expected 0..9");
+    /* every size is checked before any file is read: a short data_batch_4
+     * is the error, not the bad label in data_batch_2 */
+    syn_file(dir, "data_batch_4.bin", 3, per - 1);
+    expect_records(dir, 1, per, LAPERM_E_FORMAT, "cifar-small/data_batch_4.bin: expected 1843800 bytes (600 records)",
+                   "found 1840727 (599 records)");
+    /* a directory in a file's place */
+    FMT(p, "%s/data_batch_1.bin", dir);
+    CHECK(remove(p) == 0);
+    CHECK(mkdir(p, 0777) == 0);
+    expect_records(dir, 1, per, LAPERM_E_IO, "cifar-small/data_batch_1.bin: not a regular file", NULL);
+    CHECK(rmdir(p) == 0);
+    expect_records(NULL, 0, per, LAPERM_E_ARG, "dir is NULL", NULL);
+    CHECK_EQ_INT(lp_cifar10_load_records(dir, 0, per, NULL), LAPERM_E_ARG);
+}
+
 int main(void)
 {
     /* Skip (77) at once when the data is absent. */
@@ -314,6 +414,7 @@ int main(void)
     LP_RUN(test_cifar_real);
     LP_RUN(test_mnist_malformed);
     LP_RUN(test_cifar_malformed);
+    LP_RUN(test_cifar_records);
     int rc = lp_test_done();
     char cmd[4200];
     FMT(cmd, "rm -rf '%s'", tmproot);
