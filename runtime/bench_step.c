@@ -15,6 +15,14 @@
 const char *const lp_bench_part_names[LP_BENCH_PARTS] = {"data", "forward", "backward", "optimizer",
                                                           "sync"};
 
+const char *lp_bench_kind_name(int kind)
+{
+    static const char *const extra[LP_BENCH_KINDS - LP_PROF_KINDS] = {"data", "optimizer", "sync",
+                                                                      "other"};
+    if (kind < 0 || kind >= LP_BENCH_KINDS) return "?";
+    return kind < LP_PROF_KINDS ? lp_prof_kind_names[kind] : extra[kind - LP_PROF_KINDS];
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -107,10 +115,12 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
     int augment = lp_augment_active(&aug);
     double lr = lp_preset_lr(p, p->lr, 0);
 
-    /* Training steps, phase by phase. */
-    double acc[LP_BENCH_PARTS] = {0};
+    /* Training steps, phase by phase (and kernel by kernel in the timed
+     * steps if asked). */
+    double acc[LP_BENCH_PARTS] = {0}, prof[LP_PROF_KINDS] = {0};
     int total = o->warmup + o->steps;
     for (int i = 0; i < total; i++) {
+        m->profile = o->kinds && i >= o->warmup ? prof : NULL;
         double t0 = now_s();
         lp_pipeline_fill(&pipe, &ds, NULL, (size_t)(i % 2) * (size_t)batch, batch, x, labels);
         if (augment)
@@ -130,6 +140,7 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
         acc[LP_BENCH_BACKWARD] += t3 - t2;
         acc[LP_BENCH_OPTIMIZER] += t4 - t3;
     }
+    m->profile = NULL;
 
     /* Inference passes on the last batch. */
     double infer = 0;
@@ -158,6 +169,20 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
     for (int i = 0; i < LP_BENCH_SYNC; i++) r->part_s[i] = acc[i] / o->steps;
     r->part_s[LP_BENCH_SYNC] = p->k > 0 ? r->sync_s / p->k : 0;
     for (int i = 0; i < LP_BENCH_PARTS; i++) r->step_s += r->part_s[i];
+    if (o->kinds) {
+        /* The profile's laps lie inside the forward and backward phases, so
+         * "other" (their remainder) is >= 0 up to rounding. */
+        double kinds = 0;
+        for (int i = 0; i < LP_PROF_KINDS; i++) {
+            r->kind_s[i] = prof[i] / o->steps;
+            kinds += r->kind_s[i];
+        }
+        r->kind_s[LP_BENCH_KIND_DATA] = r->part_s[LP_BENCH_DATA];
+        r->kind_s[LP_BENCH_KIND_OPTIMIZER] = r->part_s[LP_BENCH_OPTIMIZER];
+        r->kind_s[LP_BENCH_KIND_SYNC] = r->part_s[LP_BENCH_SYNC];
+        double other = r->part_s[LP_BENCH_FORWARD] + r->part_s[LP_BENCH_BACKWARD] - kinds;
+        r->kind_s[LP_BENCH_KIND_OTHER] = other > 0 ? other : 0;
+    }
     r->train_img_per_s = r->step_s > 0 ? batch / r->step_s : 0;
     r->infer_img_per_s = infer > 0 ? (double)batch * o->steps / infer : 0;
     r->sync_ns_per_weight = r->weights ? r->sync_s * 1e9 / (double)r->weights : 0;

@@ -7,7 +7,13 @@
  * lp_augment_batch with the preset's augmentation), forward
  * (lp_model_forward, training), backward (lp_model_loss_backward),
  * optimizer (lp_opt_adam), and the sync (lp_opt_sync) amortised: the time
- * of one sync divided by the preset's k. */
+ * of one sync divided by the preset's k.
+ *
+ * With opts.kinds the same step is also split by layer kind: the model's
+ * profile (runtime/model.h, lp_prof_kind) times each kernel call of forward
+ * and backward; data, optimizer and sync are the phases above, and "other"
+ * is what remains of the step (the passes' own bookkeeping, the input copy,
+ * the clock reads), so the kinds add up to the step. */
 #ifndef LAPERM_RUNTIME_BENCH_STEP_H
 #define LAPERM_RUNTIME_BENCH_STEP_H
 
@@ -16,6 +22,7 @@
 
 #include "kernels/kernels.h"
 #include "laperm/laperm.h"
+#include "runtime/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,12 +36,23 @@ typedef enum lp_bench_part {
 /* "data", "forward", "backward", "optimizer", "sync" */
 extern const char *const lp_bench_part_names[LP_BENCH_PARTS];
 
+/* The step by kind: the model's lp_prof_kind values first, then these. */
+enum {
+    LP_BENCH_KIND_DATA = LP_PROF_KINDS, LP_BENCH_KIND_OPTIMIZER, LP_BENCH_KIND_SYNC,
+    LP_BENCH_KIND_OTHER, LP_BENCH_KINDS
+};
+
+/* lp_prof_kind_names[kind] below LP_PROF_KINDS, then "data", "optimizer",
+ * "sync", "other" */
+const char *lp_bench_kind_name(int kind);
+
 typedef struct lp_bench_opts {
     const char *model;   /* one of lp_model_names() */
     int batch;           /* images per step; 0: the preset's */
     int steps;           /* timed training steps, and timed inference passes (>= 1) */
     int warmup;          /* untimed steps (and passes) before, e.g. 1 */
     int sync_reps;       /* full syncs timed; the median is reported (>= 1) */
+    int kinds;           /* nonzero: time the timed steps by layer kind (kind_s) */
     uint64_t seed;
 } lp_bench_opts;
 
@@ -43,6 +61,8 @@ typedef struct lp_bench_result {
     size_t weights;                     /* weights the sync covers */
     double part_s[LP_BENCH_PARTS];      /* mean seconds per training step (sync: sync_s / k) */
     double step_s;                      /* their sum */
+    double kind_s[LP_BENCH_KINDS];      /* mean seconds per step by kind, summing to step_s
+                                         * (all 0 without opts.kinds) */
     double train_img_per_s;             /* batch / step_s */
     double infer_img_per_s;             /* inference forward passes only */
     double sync_s;                      /* one full sync, median of sync_reps */

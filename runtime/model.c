@@ -1,4 +1,5 @@
 /* Model graph: building, buffers, forward and backward on the kernel table. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "runtime/model.h"
 #include "runtime/dispatch.h"
 #include "runtime/error.h"
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const type_names[LP_LAYER_TYPE_COUNT] = {
     "InputLayer", "Conv2D", "Dense", "BatchNormalization", "Activation", "MaxPooling2D",
@@ -15,6 +17,9 @@ static const char *const type_names[LP_LAYER_TYPE_COUNT] = {
 static const char *const keras_prefix[LP_LAYER_TYPE_COUNT] = {
     "input", "conv2d", "dense", "batch_normalization", "activation", "max_pooling2d",
     "average_pooling2d", "dropout", "flatten", "add"};
+const char *const lp_prof_kind_names[LP_PROF_KINDS] = {
+    "conv_fwd", "conv_bwd_data", "conv_bwd_weights", "dense_fwd", "dense_bwd", "bn_fwd", "bn_bwd",
+    "act", "pool", "dropout", "softmax_loss", "add", "bias", "l2"};
 static const char *const var_suffix[] = {"kernel", "bias", "gamma", "beta", "moving_mean",
                                          "moving_variance"};
 
@@ -367,6 +372,26 @@ laperm_status lp_model_prepare(lp_model *m, int max_batch)
     return LAPERM_OK;
 }
 
+/* ---- Profiling (m->profile) ---------------------------------------------- */
+
+static double prof_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A lap timer: adds the time since *t to prof[kind] and restarts it. Each
+ * node starts its clock (if profiling), so the loop's own bookkeeping falls
+ * outside every kind. Without a profile: one test, no clock read. */
+static inline void lap(double *prof, lp_prof_kind kind, double *t)
+{
+    if (!prof) return;
+    double t1 = prof_now();
+    prof[kind] += t1 - *t;
+    *t = t1;
+}
+
 /* ---- Forward -------------------------------------------------------------- */
 
 static void dropout_mask(lp_node *n, int id, size_t count, uint64_t seed, uint64_t step)
@@ -388,6 +413,7 @@ static void dropout_mask(lp_node *n, int id, size_t count, uint64_t seed, uint64
 const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, int nb,
                               int training, uint64_t seed, uint64_t step)
 {
+    double *prof = m->profile, t = 0;
     memcpy(m->nodes[0].out, x, (size_t)nb * node_size(&m->nodes[0]) * sizeof(float));
     for (int i = 1; i < m->nnodes; i++) {
         lp_node *n = &m->nodes[i];
@@ -396,19 +422,34 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
         const lp_var *v = n->nvars ? &m->vars[n->var0] : NULL;
         size_t count = (size_t)nb * node_size(n);
         size_t rows = (size_t)nb * n->h * n->w;
+        if (prof) t = prof_now();
         switch (n->type) {
         case LP_CONV2D:
             n->geom.n = nb;
             k->conv_fwd(k, &n->geom, s->out, v[0].w, n->out, m->ws);
-            if (n->use_bias) k->bias_add(rows, n->c, v[1].w, n->out);
-            if (n->act == LP_ACT_RELU || n->fuse_relu) k->relu_fwd(count, n->out, n->out);
+            lap(prof, LP_PROF_CONV_FWD, &t);
+            if (n->use_bias) {
+                k->bias_add(rows, n->c, v[1].w, n->out);
+                lap(prof, LP_PROF_BIAS, &t);
+            }
+            if (n->act == LP_ACT_RELU || n->fuse_relu) {
+                k->relu_fwd(count, n->out, n->out);
+                lap(prof, LP_PROF_ACT, &t);
+            }
             break;
         case LP_DENSE: {
             int fan_in = (int)v[0].len;
             k->gemm(0, 0, nb, n->units, fan_in, 1.0f, s->out, fan_in, v[0].w, n->units, 0.0f, n->out,
                     n->units);
-            if (n->use_bias) k->bias_add((size_t)nb, n->units, v[1].w, n->out);
-            if (n->act == LP_ACT_RELU || n->fuse_relu) k->relu_fwd(count, n->out, n->out);
+            lap(prof, LP_PROF_DENSE_FWD, &t);
+            if (n->use_bias) {
+                k->bias_add((size_t)nb, n->units, v[1].w, n->out);
+                lap(prof, LP_PROF_BIAS, &t);
+            }
+            if (n->act == LP_ACT_RELU || n->fuse_relu) {
+                k->relu_fwd(count, n->out, n->out);
+                lap(prof, LP_PROF_ACT, &t);
+            }
             break;
         }
         case LP_BATCHNORM: {
@@ -427,16 +468,22 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
                 k->bn_fwd_infer(rows, n->c, s->out, v[0].w, v[1].w, v[2].w, v[3].w, eps, n->out,
                                 n->fuse_relu);
             }
+            lap(prof, LP_PROF_BN_FWD, &t);
             break;
         }
-        case LP_RELU: k->relu_fwd(count, s->out, n->out); break;
+        case LP_RELU:
+            k->relu_fwd(count, s->out, n->out);
+            lap(prof, LP_PROF_ACT, &t);
+            break;
         case LP_MAXPOOL:
             n->geom.n = nb;
             k->maxpool_fwd(&n->geom, s->out, n->out);
+            lap(prof, LP_PROF_POOL, &t);
             break;
         case LP_AVGPOOL:
             n->geom.n = nb;
             k->avgpool_fwd(&n->geom, s->out, n->out);
+            lap(prof, LP_PROF_POOL, &t);
             break;
         case LP_DROPOUT:
             if (training && n->rate > 0) {
@@ -445,10 +492,12 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
             } else {
                 memcpy(n->out, s->out, count * sizeof(float));
             }
+            lap(prof, LP_PROF_DROPOUT, &t);
             break;
         case LP_ADD:
             memcpy(n->out, s->out, count * sizeof(float));
             k->axpy(count, 1.0f, m->nodes[n->in[1]].out, n->out);
+            lap(prof, LP_PROF_ADD, &t);
             break;
         default: break;
         }
@@ -470,6 +519,7 @@ typedef struct grad_ctx {
     const lp_kernels *k;
     int nb;
     unsigned char written[LP_MAX_NODES];
+    double *prof, t; /* m->profile and its lap clock */
 } grad_ctx;
 
 /* Where to write the gradient for node's output: its dout if nothing was
@@ -485,26 +535,34 @@ static void grad_done(grad_ctx *c, int node, float *dst)
 {
     int o = owner(c->m, node);
     lp_node *n = &c->m->nodes[o];
-    if (dst == c->m->scratch) c->k->axpy((size_t)c->nb * node_size(n), 1.0f, dst, n->dout);
+    if (dst == c->m->scratch) {
+        c->k->axpy((size_t)c->nb * node_size(n), 1.0f, dst, n->dout);
+        lap(c->prof, LP_PROF_ADD, &c->t);
+    }
     c->written[o] = 1;
 }
 
 double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *labels, int nb,
                               int backward, size_t *correct)
 {
+    grad_ctx c = {.m = m, .k = k, .nb = nb, .prof = m->profile};
+    if (c.prof) c.t = prof_now();
     lp_node *last = &m->nodes[m->nnodes - 1];
     for (int i = 0; i < nb; i++) m->labels[i] = labels[i];
     size_t ok = 0;
     double loss = k->softmax_xent((size_t)nb, m->classes, last->out, m->labels, 1.0f / (float)nb,
                                   backward ? m->dlogits : NULL, NULL, &ok);
     if (correct) *correct = ok;
-    if (!backward) return loss / nb;
+    if (!backward) {
+        lap(c.prof, LP_PROF_SOFTMAX_LOSS, &c.t);
+        return loss / nb;
+    }
 
-    grad_ctx c = {.m = m, .k = k, .nb = nb};
     memset(c.written, 0, sizeof c.written);
     int lo = owner(m, m->nnodes - 1);
     memcpy(m->nodes[lo].dout, m->dlogits, (size_t)nb * m->classes * sizeof(float));
     c.written[lo] = 1;
+    lap(c.prof, LP_PROF_SOFTMAX_LOSS, &c.t);
 
     for (int i = m->nnodes - 1; i >= 1; i--) {
         lp_node *n = &m->nodes[i];
@@ -518,27 +576,38 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
         size_t count = (size_t)nb * node_size(n);
         size_t rows = (size_t)nb * n->h * n->w;
         float *dy = n->dout;
+        if (c.prof) c.t = prof_now();
         switch (n->type) {
         case LP_CONV2D:
         case LP_DENSE:
-            if (n->act == LP_ACT_RELU || n->fuse_relu) k->relu_bwd(count, n->out, dy, dy);
-            if (n->use_bias) k->bias_grad(rows, n->c, dy, v[1].g);
+            if (n->act == LP_ACT_RELU || n->fuse_relu) {
+                k->relu_bwd(count, n->out, dy, dy);
+                lap(c.prof, LP_PROF_ACT, &c.t);
+            }
+            if (n->use_bias) {
+                k->bias_grad(rows, n->c, dy, v[1].g);
+                lap(c.prof, LP_PROF_BIAS, &c.t);
+            }
             if (n->type == LP_CONV2D) {
                 n->geom.n = nb;
                 k->conv_bwd_weights(k, &n->geom, s->out, dy, v[0].g, m->ws);
+                lap(c.prof, LP_PROF_CONV_BWD_WEIGHTS, &c.t);
                 if (need_dx) {
                     float *dx = grad_dst(&c, in0);
                     k->conv_bwd_data(k, &n->geom, dy, v[0].w, dx, m->ws);
+                    lap(c.prof, LP_PROF_CONV_BWD_DATA, &c.t);
                     grad_done(&c, in0, dx);
                 }
             } else {
                 int fan_in = (int)v[0].len;
                 k->gemm(1, 0, fan_in, n->units, nb, 1.0f, s->out, fan_in, dy, n->units, 0.0f, v[0].g,
                         n->units);
+                lap(c.prof, LP_PROF_DENSE_BWD, &c.t);
                 if (need_dx) {
                     float *dx = grad_dst(&c, in0);
                     k->gemm(0, 1, nb, fan_in, n->units, 1.0f, dy, n->units, v[0].w, n->units, 0.0f,
                             dx, fan_in);
+                    lap(c.prof, LP_PROF_DENSE_BWD, &c.t);
                     grad_done(&c, in0, dx);
                 }
             }
@@ -548,6 +617,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             float *dx = grad_dst(&c, in0);
             k->bn_bwd(rows, n->c, s->out, n->out, dy, v[0].w, n->bn_mean, n->bn_var, 1e-3f, dx,
                       v[0].g, v[1].g, n->fuse_relu);
+            lap(c.prof, LP_PROF_BN_BWD, &c.t);
             grad_done(&c, in0, dx);
             break;
         }
@@ -555,6 +625,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             k->relu_bwd(count, n->out, dy, dx);
+            lap(c.prof, LP_PROF_ACT, &c.t);
             grad_done(&c, in0, dx);
             break;
         }
@@ -563,6 +634,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             float *dx = grad_dst(&c, in0);
             n->geom.n = nb;
             k->maxpool_bwd(&n->geom, s->out, n->out, dy, dx);
+            lap(c.prof, LP_PROF_POOL, &c.t);
             grad_done(&c, in0, dx);
             break;
         }
@@ -571,6 +643,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             float *dx = grad_dst(&c, in0);
             n->geom.n = nb;
             k->avgpool_bwd(&n->geom, dy, dx);
+            lap(c.prof, LP_PROF_POOL, &c.t);
             grad_done(&c, in0, dx);
             break;
         }
@@ -578,6 +651,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             if (!need_dx) break;
             float *dx = grad_dst(&c, in0);
             k->dropout_apply(count, dy, n->mask, 1.0f / (1.0f - n->rate), dx);
+            lap(c.prof, LP_PROF_DROPOUT, &c.t);
             grad_done(&c, in0, dx);
             break;
         }
@@ -595,15 +669,18 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
                     grad_done(&c, src, dx);
                 }
             }
+            lap(c.prof, LP_PROF_ADD, &c.t);
             break;
         default: break;
         }
     }
     /* L2: loss += lam * sum(w^2), gradient 2 * lam * w. */
+    if (c.prof) c.t = prof_now();
     for (int i = 0; i < m->nvars; i++) {
         lp_var *v = &m->vars[i];
         if (v->l2 > 0) k->axpy(v->size, 2.0f * v->l2, v->w, v->g);
     }
+    lap(c.prof, LP_PROF_L2, &c.t);
     return loss / nb;
 }
 
@@ -621,6 +698,23 @@ int lp_model_find_nonfinite(const lp_model *m)
         const float *w = m->vars[i].w;
         for (size_t j = 0; j < m->vars[i].size; j++)
             if (!isfinite(w[j])) return i;
+    }
+    return -1;
+}
+
+/* The first node, in forward order, whose output of the last forward pass
+ * (nb images) holds NaN or Inf, or -1. Views (Flatten, a ReLU fused into its
+ * producer) share their producer's buffer and are skipped: the producer
+ * comes first. Called only once a loss is non-finite (no cost otherwise). */
+int lp_model_first_nonfinite_output(const lp_model *m, int nb)
+{
+    if (nb > m->max_batch) nb = m->max_batch;
+    for (int i = 0; i < m->nnodes; i++) {
+        const lp_node *n = &m->nodes[i];
+        if (n->aliased || !n->out) continue;
+        size_t count = (size_t)nb * node_size(n);
+        for (size_t j = 0; j < count; j++)
+            if (!isfinite(n->out[j])) return i;
     }
     return -1;
 }

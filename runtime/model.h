@@ -27,6 +27,23 @@ typedef enum lp_var_kind {
     LP_VAR_MOVING_VAR
 } lp_var_kind;
 
+/* Time by layer kind (laperm bench): while lp_model.profile is non-NULL the
+ * forward and backward passes add each kernel call's seconds to
+ * profile[kind]. Activation covers ReLU layers and ReLUs applied by a Conv2D
+ * or Dense (a ReLU fused into BatchNormalization counts as BN); add covers Add
+ * layers and the summing of gradients where an output feeds several layers;
+ * l2 is the kernel regulariser's gradient. */
+typedef enum lp_prof_kind {
+    LP_PROF_CONV_FWD, LP_PROF_CONV_BWD_DATA, LP_PROF_CONV_BWD_WEIGHTS, LP_PROF_DENSE_FWD,
+    LP_PROF_DENSE_BWD, LP_PROF_BN_FWD, LP_PROF_BN_BWD, LP_PROF_ACT, LP_PROF_POOL, LP_PROF_DROPOUT,
+    LP_PROF_SOFTMAX_LOSS, LP_PROF_ADD, LP_PROF_BIAS, LP_PROF_L2, LP_PROF_KINDS
+} lp_prof_kind;
+
+/* "conv_fwd", "conv_bwd_data", "conv_bwd_weights", "dense_fwd", "dense_bwd",
+ * "bn_fwd", "bn_bwd", "act", "pool", "dropout", "softmax_loss", "add",
+ * "bias", "l2" */
+extern const char *const lp_prof_kind_names[LP_PROF_KINDS];
+
 #define LP_NAME_MAX 64
 #define LP_MAX_NODES 256
 
@@ -80,6 +97,7 @@ typedef struct lp_model {
     float *dlogits;
     int32_t *labels;
     int type_count[LP_LAYER_TYPE_COUNT]; /* for Keras-style names */
+    double *profile;             /* [LP_PROF_KINDS] seconds, or NULL (the default): no timing */
 } lp_model;
 
 /* ---- Building ----------------------------------------------------------- */
@@ -129,5 +147,9 @@ double lp_model_l2_loss(const lp_model *m, const lp_kernels *k);
 
 /* First variable holding NaN or Inf, or -1. */
 int lp_model_find_nonfinite(const lp_model *m);
+
+/* The first node (forward order) whose output of the last forward pass of
+ * nb images holds NaN or Inf, or -1 when all are finite. */
+int lp_model_first_nonfinite_output(const lp_model *m, int nb);
 
 #endif

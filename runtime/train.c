@@ -137,6 +137,30 @@ static laperm_status check_finite(const lp_session *s, long step)
     return LAPERM_OK;
 }
 
+/* "nan", "inf" or "-inf": printf's %g gives "-nan" for a NaN with its sign
+ * bit set, which says nothing more. */
+static const char *nonfinite_name(double v)
+{
+    return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/* A non-finite loss at step: name the first layer (forward order) whose
+ * output of this step's forward pass (n images) is non-finite, or the loss
+ * itself when every layer output is finite. Searched only now, so the normal
+ * path pays nothing. */
+static laperm_status loss_diverged(const lp_model *m, int n, long step, double loss)
+{
+    int node = lp_model_first_nonfinite_output(m, n);
+    if (node < 0)
+        return lp_fail(LAPERM_E_DIVERGED,
+                       "training diverged at step %ld: loss is %s; first non-finite value: the loss "
+                       "(every layer output is finite)",
+                       step, nonfinite_name(loss));
+    return lp_fail(LAPERM_E_DIVERGED,
+                   "training diverged at step %ld: loss is %s; first non-finite output: %s (%s)", step,
+                   nonfinite_name(loss), m->nodes[node].name, lp_layer_type_name(m->nodes[node].type));
+}
+
 static laperm_status validate(lp_session *s)
 {
     lp_history_row row = {.step = s->step, .epoch = s->epoch};
@@ -203,9 +227,7 @@ laperm_status lp_session_run(lp_session *s)
             lp_model_forward(m, k, s->x, n, 1, c->seed, (uint64_t)step);
             size_t ok = 0;
             double loss = lp_model_loss_backward(m, k, s->labels, n, 1, &ok);
-            if (!isfinite(loss))
-                return lp_fail(LAPERM_E_DIVERGED, "training diverged at step %ld: loss is %g", step,
-                               loss);
+            if (!isfinite(loss)) return loss_diverged(m, n, step, loss);
             lp_opt_adam(&s->opt, m, k, lr);
             if (step % c->k == 0 && (st = lp_opt_sync(&s->opt, m, k))) return st;
             s->step = step;

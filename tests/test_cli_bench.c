@@ -1,7 +1,38 @@
-/* laperm bench (CLI.md): exit codes and the --json keys. No timing checks. */
+/* laperm bench (CLI.md): exit codes and the --json keys. No timing checks,
+ * beyond which layer kinds take time at all and that the kinds add up. */
 #define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "cli_run.h"
+
+#include <string.h>
+
+static const char *const kinds[] = {"conv_fwd", "conv_bwd_data", "conv_bwd_weights", "dense_fwd",
+                                    "dense_bwd", "bn_fwd", "bn_bwd", "act", "pool", "dropout",
+                                    "softmax_loss", "add", "bias", "l2", "data", "optimizer",
+                                    "sync", "other"};
+#define NKINDS (sizeof kinds / sizeof *kinds)
+
+/* A value of the "kinds" object (NAN if absent): "data" and "sync" are also
+ * keys of "breakdown", which comes first. */
+static double kind_ms(const char *json, const char *key)
+{
+    const char *k = strstr(json, "\"kinds\": {");
+    return k ? json_num(k, key) : 0.0 / 0.0;
+}
+
+/* Every kind present and >= 0, and all of them sum to step_ms (within 1%). */
+static void check_kinds(const char *j)
+{
+    CHECK(json_num(j, "step_ms") > 0);
+    double sum = 0;
+    for (size_t i = 0; i < NKINDS; i++) {
+        double v = kind_ms(j, kinds[i]);
+        if (!(v >= 0)) printf("  kind %s: %g\n", kinds[i], v);
+        CHECK(v >= 0); /* false for NAN (absent) too */
+        sum += v;
+    }
+    CHECK_NEAR(sum / json_num(j, "step_ms"), 1.0, 0.01);
+}
 
 static void test_bench_json(void)
 {
@@ -21,6 +52,42 @@ static void test_bench_json(void)
     double sum = json_num(j, "data") + json_num(j, "forward") + json_num(j, "backward") +
                  json_num(j, "optimizer") + json_num(j, "sync");
     CHECK_NEAR(sum, 1.0, 0.01);
+    check_kinds(j);
+    /* f2 is Dense layers only */
+    CHECK(kind_ms(j, "dense_fwd") > 0);
+    CHECK(kind_ms(j, "dense_bwd") > 0);
+    CHECK(kind_ms(j, "conv_fwd") == 0);
+    CHECK(kind_ms(j, "bn_fwd") == 0);
+    cli_free(&r);
+}
+
+/* conv7: convolutions, no BatchNormalization; conv2: both. */
+static void test_bench_kinds(void)
+{
+    cli_result r = cli_run("bench --model conv7 --batch 8 --steps 2 --sync-reps 1 --json");
+    CHECK_EQ_INT(r.status, 0);
+    const char *j = last_line(r.out);
+    check_kinds(j);
+    CHECK(kind_ms(j, "conv_fwd") > 0);
+    CHECK(kind_ms(j, "conv_bwd_data") > 0);
+    CHECK(kind_ms(j, "conv_bwd_weights") > 0);
+    CHECK(kind_ms(j, "bias") > 0);
+    CHECK(kind_ms(j, "dropout") > 0);
+    CHECK(kind_ms(j, "bn_fwd") == 0);
+    CHECK(kind_ms(j, "bn_bwd") == 0);
+    CHECK(kind_ms(j, "pool") == 0);
+    CHECK(kind_ms(j, "add") == 0);
+    cli_free(&r);
+
+    r = cli_run("bench --model conv2 --batch 4 --steps 1 --sync-reps 1 --json");
+    CHECK_EQ_INT(r.status, 0);
+    j = last_line(r.out);
+    check_kinds(j);
+    CHECK(kind_ms(j, "conv_fwd") > 0);
+    CHECK(kind_ms(j, "bn_fwd") > 0);
+    CHECK(kind_ms(j, "bn_bwd") > 0);
+    CHECK(kind_ms(j, "pool") > 0);
+    CHECK(kind_ms(j, "l2") > 0);
     cli_free(&r);
 }
 
@@ -49,12 +116,16 @@ static void test_bench_text(void)
     CHECK_EQ_INT(r.status, 0);
     CHECK_STR_CONTAINS(r.out, "f1: batch 16, 1 thread");
     CHECK_STR_CONTAINS(r.out, "ns/weight");
+    CHECK_STR_CONTAINS(r.out, "by kind");
+    CHECK_STR_CONTAINS(r.out, "dense_fwd");
+    CHECK(strstr(r.out, "conv_fwd") == NULL); /* no time, so not listed */
     cli_free(&r);
 }
 
 int main(void)
 {
     LP_RUN(test_bench_json);
+    LP_RUN(test_bench_kinds);
     LP_RUN(test_bench_errors);
     LP_RUN(test_bench_text);
     return lp_test_done();

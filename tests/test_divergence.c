@@ -4,7 +4,11 @@
  * bitwise as it was.
  *
  *   loss:     --init-from a file of huge weights: the first forward pass
- *             overflows, "training diverged at step 1: loss is ...";
+ *             overflows, "training diverged at step 1: loss is nan; first
+ *             non-finite output: dense (Dense)" (the first layer, in forward
+ *             order, whose output is NaN or Inf; never "-nan"); and
+ *             lp_model_first_nonfinite_output on a small model, layer by
+ *             layer;
  *   weights:  --resume from a checkpoint whose Adam second moment holds NaN:
  *             the first update makes a kernel NaN, caught by the validation
  *             of that step ("NaN or Inf in dense/kernel:0"), by the next
@@ -12,7 +16,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lp_test.h"
 #include "cli_run.h"
+#include "runtime/dispatch.h"
 #include "runtime/h5io.h"
+#include "runtime/model.h"
 
 #include <hdf5.h>
 
@@ -137,10 +143,55 @@ static void test_loss_diverges(void)
     cli_result r = runf("train --model f2 --max-steps 5 --val-every 0 --quiet --init-from %s --out %s "
                         "--checkpoint-every 1 --history %s",
                         P("huge.h5"), P("loss-good.h5"), P("loss.csv"));
-    expect_diverged(&r, "huge weights", "training diverged at step 1: loss is ", NULL);
+    /* f2 = flatten, dense, dense_1, dense_2: dense's 784-term sums of
+     * +-3e37 overflow to Inf (and Inf - Inf makes the NaN loss) */
+    expect_diverged(&r, "huge weights", "training diverged at step 1: loss is nan; first non-finite output: dense (Dense)\n",
+                    NULL);
+    CHECK_MSG(!strstr(r.err, "-nan"), "[%s]", r.err);
     cli_free(&r);
     CHECK_MSG(same_bytes(P("loss-good.h5"), P("loss-ref.h5")), "the last good checkpoint changed");
     CHECK(access(P("loss.csv"), F_OK) != 0);
+}
+
+/* lp_model_first_nonfinite_output: input 2x2x1 -> flatten -> dense (4) ->
+ * dense_1 (3), batches of 2 images; NaN or Inf planted in one place at a
+ * time is found in the first layer whose output it reaches, and only in the
+ * images of the last forward pass. */
+static void test_first_nonfinite_output(void)
+{
+    lp_model *m = NULL;
+    CHECK(lp_model_new("t", 2, 2, 1, 3, &m) == LAPERM_OK);
+    if (!m) return;
+    int fl = lp_add_flatten(m, -1), d0 = lp_add_dense(m, -1, 4, 0, LP_ACT_NONE, 0),
+        d1 = lp_add_dense(m, -1, 3, 0, LP_ACT_SOFTMAX, 0);
+    CHECK(fl == 1 && d0 == 2 && d1 == 3);
+    CHECK(lp_model_prepare(m, 2) == LAPERM_OK);
+    CHECK(strcmp(m->nodes[d0].name, "dense") == 0 && strcmp(m->nodes[d1].name, "dense_1") == 0);
+    const lp_kernels *k = lp_kernels_get();
+    lp_var *w0 = &m->vars[m->nodes[d0].var0], *w1 = &m->vars[m->nodes[d1].var0];
+    for (size_t i = 0; i < w0->size; i++) w0->w[i] = 0.25f * (float)(i % 5) - 0.5f;
+    for (size_t i = 0; i < w1->size; i++) w1->w[i] = 0.125f * (float)(i % 7) - 0.375f;
+    float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+    lp_model_forward(m, k, x, 2, 0, 1, 1);
+    CHECK_EQ_INT(lp_model_first_nonfinite_output(m, 2), -1);
+    /* Inf in a kernel of dense_1 */
+    w1->w[5] = INFINITY;
+    lp_model_forward(m, k, x, 2, 0, 1, 1);
+    CHECK_EQ_INT(lp_model_first_nonfinite_output(m, 2), d1);
+    /* NaN in dense's kernel as well: dense comes first */
+    w0->w[3] = NAN;
+    lp_model_forward(m, k, x, 2, 0, 1, 1);
+    CHECK_EQ_INT(lp_model_first_nonfinite_output(m, 2), d0);
+    w0->w[3] = 0.0f;
+    w1->w[5] = 0.0f;
+    /* NaN in a pixel of the second image: the input layer, but only when the
+     * search covers that image (the flatten view is skipped: input_1 first) */
+    x[6] = NAN;
+    lp_model_forward(m, k, x, 2, 0, 1, 1);
+    CHECK_EQ_INT(lp_model_first_nonfinite_output(m, 2), 0);
+    lp_model_forward(m, k, x, 1, 0, 1, 1);
+    CHECK_EQ_INT(lp_model_first_nonfinite_output(m, 1), -1);
+    lp_model_free(m);
 }
 
 /* The Adam second moment of variable 0 (the first kernel) set to NaN in a
@@ -201,6 +252,7 @@ int main(int argc, char **argv)
     mkdir(T, 0755);
     const char *which = argc > 1 ? argv[1] : "all";
     int all = !strcmp(which, "all");
+    if (all || !strcmp(which, "loss")) LP_RUN(test_first_nonfinite_output);
     if (all || !strcmp(which, "loss")) LP_RUN(test_loss_diverges);
     if (all || !strcmp(which, "validation")) LP_RUN(test_weights_nan_caught_by_validation);
     if (all || !strcmp(which, "sync")) LP_RUN(test_weights_nan_caught_by_sync);

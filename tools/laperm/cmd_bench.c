@@ -1,6 +1,6 @@
 /* laperm bench: end-to-end speed of a model on synthetic inputs (training
- * step and inference images/s, one full LaPerm sync, the step's breakdown);
- * the measuring is runtime/bench_step.c. */
+ * step and inference images/s, one full LaPerm sync, the step's breakdown by
+ * phase and by layer kind); the measuring is runtime/bench_step.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "tools/laperm/cli.h"
 #include "models/models.h"
@@ -33,7 +33,7 @@ static int run(int argc, char **argv)
     if ((rc = cli_init_kernels(backend)) >= 0) return rc;
 
     lp_bench_opts o = {.model = model, .batch = batch, .steps = steps, .warmup = warmup,
-                       .sync_reps = sync_reps, .seed = 1};
+                       .sync_reps = sync_reps, .kinds = 1, .seed = 1};
     lp_bench_result r;
     laperm_status s = lp_bench_model(&o, lp_kernels_get(), &r);
     if (s) return cli_fail(s);
@@ -53,6 +53,9 @@ static int run(int argc, char **argv)
         for (int i = 0; i < LP_BENCH_PARTS; i++)
             printf("%s\"%s\": %.4f", i ? ", " : "", lp_bench_part_names[i],
                    r.step_s > 0 ? r.part_s[i] / r.step_s : 0.0);
+        printf("}, \"step_ms\": %.4f, \"kinds\": {", r.step_s * 1e3);
+        for (int i = 0; i < LP_BENCH_KINDS; i++)
+            printf("%s\"%s\": %.4f", i ? ", " : "", lp_bench_kind_name(i), r.kind_s[i] * 1e3);
         printf("}}\n");
     } else {
         printf("%s: batch %d, %d thread%s, isa %s, backend %s, %d timed steps\n", model, r.batch, nthreads,
@@ -66,6 +69,12 @@ static int run(int argc, char **argv)
         for (int i = 0; i < LP_BENCH_PARTS; i++)
             printf("  %-10s %6.1f%%  %9.3f ms\n", lp_bench_part_names[i],
                    r.step_s > 0 ? 100.0 * r.part_s[i] / r.step_s : 0.0, r.part_s[i] * 1e3);
+        printf("by kind (kinds under 1 us omitted):\n");
+        for (int i = 0; i < LP_BENCH_KINDS; i++) {
+            if (r.kind_s[i] < 1e-6) continue;
+            printf("  %-16s %6.1f%%  %9.3f ms\n", lp_bench_kind_name(i),
+                   r.step_s > 0 ? 100.0 * r.kind_s[i] / r.step_s : 0.0, r.kind_s[i] * 1e3);
+        }
     }
     return EXIT_OK;
 }
