@@ -134,9 +134,75 @@ static int drop_zero_taps(int taps, const float **in, const float **wt)
     return kept;
 }
 
+/* Input layers (c < 8: 1 or 3 channels): a tap is too short a k loop, so
+ * each tile gathers its 12 pixels' whole windows into a [12][kk] block (an
+ * im2col of 12 rows, zeros in the padding) and runs as one tap of kk. */
+#define GATHER_MAXKK 256
+static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, float *y)
+{
+    const int c = g->c, kk = g->kh * g->kw * c, ohw = g->oh * g->ow, npix = g->n * ohw;
+    const int ntile = (npix + MR - 1) / MR;
+    int off[GATHER_MAXKK], ei[GATHER_MAXKK], ej[GATHER_MAXKK];
+    for (int e = 0; e < kk; e++) {
+        const int t = e / c, ci = e - t * c;
+        ei[e] = t / g->kw;
+        ej[e] = t - ei[e] * g->kw;
+        off[e] = (ei[e] * g->w + ej[e]) * c + ci;
+    }
+    const int span = g->kw * c; /* floats of one window row, contiguous in x */
+    const __mmask16 sm = mask_of(span);
+    const double flops = 2.0 * npix * (double)kk * g->oc;
+#pragma omp parallel for schedule(static) num_threads(team(flops))
+    for (int tile = 0; tile < ntile; tile++) {
+        _Alignas(64) float buf[MR * GATHER_MAXKK];
+        const float *in[MR], *wt[1] = {w};
+        float *out[MR];
+        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+        int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
+        for (int r = 0; r < MR; r++) {
+            float *b = buf + (size_t)r * kk;
+            in[r] = b;
+            out[r] = y + (size_t)(p0 + r) * g->oc;
+            const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+            const float *img = x + (size_t)n * g->h * g->w * c;
+            if (r >= rows) {
+                memset(b, 0, sizeof(float) * (size_t)kk);
+            } else if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
+                const float *corner = img + ((size_t)iy0 * g->w + ix0) * c;
+                if (span <= 16) { /* a window row is one masked load */
+                    for (int i = 0; i < g->kh; i++)
+                        _mm512_mask_storeu_ps(b + i * span, sm,
+                                              _mm512_maskz_loadu_ps(sm, corner + (size_t)i * g->w * c));
+                } else {
+                    for (int e = 0; e < kk; e++) b[e] = corner[off[e]];
+                }
+            } else {
+                for (int e = 0; e < kk; e++) {
+                    const int iy = iy0 + ei[e], ix = ix0 + ej[e];
+                    b[e] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                               ? img[((size_t)iy * g->w + ix) * c + off[e] % c]
+                               : 0.0f;
+                }
+            }
+            if (++ox == g->ow) {
+                ox = 0;
+                if (++oy == g->oh) {
+                    oy = 0;
+                    if (n + 1 < g->n) n++;
+                }
+            }
+        }
+        tile_all_columns(1, kk, in, wt, g->oc, g->oc, out, rows);
+    }
+}
+
 int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y)
 {
     if (!shape_ok(g)) return 0;
+    if (g->c < 8 && g->kh * g->kw * g->c <= GATHER_MAXKK) {
+        fwd_gathered(g, x, w, y);
+        return 1;
+    }
     const int taps = g->kh * g->kw, ohw = g->oh * g->ow, npix = g->n * ohw;
     const int ntile = (npix + MR - 1) / MR;
     const double flops = 2.0 * npix * (double)taps * g->c * g->oc;
