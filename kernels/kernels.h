@@ -65,6 +65,11 @@ struct lp_kernels {
     size_t (*conv_workspace)(const lp_conv_geom *g);
     void (*conv_fwd)(const lp_kernels *self, const lp_conv_geom *g,
                      const float *x, const float *w, float *y, float *ws);
+    /* Optional (NULL: not provided): conv_fwd, then y[r, j] += bias[j]
+     * (bias may be NULL), then y = relu(y) when relu != 0, in one pass and
+     * bitwise equal to conv_fwd + bias_add + relu_fwd of the same table. */
+    void (*conv_fwd_ep)(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                        const float *w, const float *bias, int relu, float *y, float *ws);
     /* dx overwritten. */
     void (*conv_bwd_data)(const lp_kernels *self, const lp_conv_geom *g,
                           const float *dy, const float *w, float *dx, float *ws);

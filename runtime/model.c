@@ -426,6 +426,12 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
         switch (n->type) {
         case LP_CONV2D:
             n->geom.n = nb;
+            if (k->conv_fwd_ep) { /* bias and ReLU in the convolution's epilogue */
+                k->conv_fwd_ep(k, &n->geom, s->out, v[0].w, n->use_bias ? v[1].w : NULL,
+                               n->act == LP_ACT_RELU || n->fuse_relu, n->out, m->ws);
+                lap(prof, LP_PROF_CONV_FWD, &t);
+                break;
+            }
             k->conv_fwd(k, &n->geom, s->out, v[0].w, n->out, m->ws);
             lap(prof, LP_PROF_CONV_FWD, &t);
             if (n->use_bias) {

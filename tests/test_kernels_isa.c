@@ -650,6 +650,21 @@ static void test_conv_vs_reference(void)
                       "%s conv_bwd_data case %zu", nm, s);
             CHECK_MSG(conv_close("dw", dw[0], rdw, rdws, wsz, pix), "%s conv_bwd_weights case %zu", nm, s);
             CHECK_MSG(same_bits(y[0], y[1], ys * 4), "%s conv_fwd case %zu: 1 vs 2 threads", nm, s);
+            if (t->conv_fwd_ep) {
+                /* the fused epilogue: bitwise conv_fwd + bias_add + relu_fwd */
+                float *b = fbuf((size_t)g.oc), *ye = fbuf(ys);
+                for (int o = 0; o < g.oc; o++) b[o] = urand();
+                size_t rows = (size_t)g.n * g.oh * g.ow;
+                t->bias_add(rows, g.oc, b, y[0]);
+                t->relu_fwd(ys, y[0], y[0]);
+                t->conv_fwd_ep(t, &g, x, w, b, 1, ye, ws);
+                CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (bias, relu) case %zu", nm, s);
+                t->conv_fwd(t, &g, x, w, y[0], ws);
+                t->conv_fwd_ep(t, &g, x, w, NULL, 0, ye, ws);
+                CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (none) case %zu", nm, s);
+                free(b);
+                free(ye);
+            }
             CHECK_MSG(same_bits(dx[0], dx[1], xs * 4), "%s conv_bwd_data case %zu: 1 vs 2 threads", nm, s);
             CHECK_MSG(same_bits(dw[0], dw[1], wsz * 4), "%s conv_bwd_weights case %zu: 1 vs 2 threads",
                       nm, s);

@@ -15,7 +15,10 @@ void lp_avx512_z_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, c
                                       float *dw, float *part);
 /* Indirect-GEMM convolutions (conv_igemm_12x32.c); 0 = shape not taken.
  * bwd_data needs lp_avx512_conv_bwd_data_igemm_floats(g) floats at wtr. */
-int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y);
+int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y,
+                             const float *bias, int relu);
+void lp_avx512_conv_fwd_ep(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                           const float *w, const float *bias, int relu, float *y, float *ws);
 size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g);
 int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
                                   float *wtr);

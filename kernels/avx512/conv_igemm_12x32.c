@@ -34,7 +34,8 @@ static const _Alignas(64) float zeros[MAX_C];
  * stored to out[r] (r < rows) under the column masks; NV zmm columns. */
 #define IGEMM_KERNEL(NAME, NV)                                                                   \
     static void NAME(int taps, int k, const float *const *in, const float *const *wt,            \
-                     ptrdiff_t ldw, __mmask16 m0, __mmask16 m1, float *const *out, int rows)    \
+                     ptrdiff_t ldw, __mmask16 m0, __mmask16 m1, float *const *out, int rows,    \
+                     const float *bias, int relu)                                                \
     {                                                                                            \
         __m512 a0[MR], a1[MR];                                                                   \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                    \
@@ -57,13 +58,26 @@ static const _Alignas(64) float zeros[MAX_C];
                 IGEMM_ROW(NV, 8, p8) IGEMM_ROW(NV, 9, p9) IGEMM_ROW(NV, 10, p10) IGEMM_ROW(NV, 11, p11)          \
             }                                                                                    \
         }                                                                                        \
-        /* constant indices only (unrolled): a variable index would keep */                     \
-        /* the accumulators in memory */                                                         \
+        /* epilogue: + bias, then x < 0 ? 0 : x (bias_add and relu_fwd's */                     \
+        /* operations); constant indices only (unrolled): a variable index */                   \
+        /* would keep the accumulators in memory */                                              \
+        const __m512 z = _mm512_setzero_ps();                                                    \
+        const __m512 bb0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : z;                           \
+        const __m512 bb1 = bias && NV == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : z;           \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                    \
         {                                                                                        \
             if (r < rows) {                                                                      \
-                _mm512_mask_storeu_ps(out[r], m0, a0[r]);                                        \
-                if (NV == 2) _mm512_mask_storeu_ps(out[r] + 16, m1, a1[r]);                      \
+                __m512 v0 = a0[r], v1 = a1[r];                                                   \
+                if (bias) {                                                                      \
+                    v0 = _mm512_add_ps(v0, bb0);                                                 \
+                    v1 = _mm512_add_ps(v1, bb1);                                                 \
+                }                                                                                \
+                if (relu) {                                                                      \
+                    v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, z, _CMP_LT_OQ), z);       \
+                    v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, z, _CMP_LT_OQ), z);       \
+                }                                                                                \
+                _mm512_mask_storeu_ps(out[r], m0, v0);                                           \
+                if (NV == 2) _mm512_mask_storeu_ps(out[r] + 16, m1, v1);                         \
             }                                                                                    \
         }                                                                                        \
     }
@@ -83,18 +97,20 @@ static inline __mmask16 mask_of(int n) { return n >= 16 ? (__mmask16)0xffff : (_
 /* All output-channel tiles of one pixel tile (row pointers in `in`, taps x
  * MR; weights of tap t at wt[t], rows ldw apart). */
 static void tile_all_columns(int taps, int k, const float **in, const float **wt,
-                             int ldw, int oc, float *const *out, int rows)
+                             int ldw, int oc, float *const *out, int rows, const float *bias,
+                             int relu)
 {
     const float *wc[MAX_TAPS];
     float *oc_out[MR];
     for (int o0 = 0; o0 < oc; o0 += 32) {
         const int nc = oc - o0 < 32 ? oc - o0 : 32;
+        const float *bc = bias ? bias + o0 : NULL;
         for (int t = 0; t < taps; t++) wc[t] = wt[t] + o0;
         for (int r = 0; r < rows; r++) oc_out[r] = out[r] + o0;
         if (nc > 16)
-            igemm_12x32(taps, k, in, wc, ldw, 0xffff, mask_of(nc - 16), oc_out, rows);
+            igemm_12x32(taps, k, in, wc, ldw, 0xffff, mask_of(nc - 16), oc_out, rows, bc, relu);
         else
-            igemm_12x16(taps, k, in, wc, ldw, mask_of(nc), 0, oc_out, rows);
+            igemm_12x16(taps, k, in, wc, ldw, mask_of(nc), 0, oc_out, rows, bc, relu);
     }
 }
 
@@ -138,7 +154,8 @@ static int drop_zero_taps(int taps, const float **in, const float **wt)
  * each tile gathers its 12 pixels' whole windows into a [12][kk] block (an
  * im2col of 12 rows, zeros in the padding) and runs as one tap of kk. */
 #define GATHER_MAXKK 256
-static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, float *y)
+static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, float *y,
+                         const float *bias, int relu)
 {
     const int c = g->c, kk = g->kh * g->kw * c, ohw = g->oh * g->ow, npix = g->n * ohw;
     const int ntile = (npix + MR - 1) / MR;
@@ -192,15 +209,16 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
                 }
             }
         }
-        tile_all_columns(1, kk, in, wt, g->oc, g->oc, out, rows);
+        tile_all_columns(1, kk, in, wt, g->oc, g->oc, out, rows, bias, relu);
     }
 }
 
-int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y)
+int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y,
+                             const float *bias, int relu)
 {
     if (!shape_ok(g)) return 0;
     if (g->c < 8 && g->kh * g->kw * g->c <= GATHER_MAXKK) {
-        fwd_gathered(g, x, w, y);
+        fwd_gathered(g, x, w, y, bias, relu);
         return 1;
     }
     const int taps = g->kh * g->kw, ohw = g->oh * g->ow, npix = g->n * ohw;
@@ -248,11 +266,15 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
             }
         }
         const int kept = border ? drop_zero_taps(taps, in, wt) : taps;
-        if (kept == 0) {
-            for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)g->oc);
+        if (kept == 0) { /* every tap in the padding: 0 (+ bias, ReLU) */
+            for (int r = 0; r < rows; r++)
+                for (int o = 0; o < g->oc; o++) {
+                    float v = bias ? 0.0f + bias[o] : 0.0f;
+                    out[r][o] = relu && v < 0.0f ? 0.0f : v;
+                }
             continue;
         }
-        tile_all_columns(kept, g->c, in, wt, g->oc, g->oc, out, rows);
+        tile_all_columns(kept, g->c, in, wt, g->oc, g->oc, out, rows, bias, relu);
     }
     return 1;
 }
@@ -355,7 +377,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             for (int r = 0; r < rows; r++) memset(out[r], 0, sizeof(float) * (size_t)c);
             continue;
         }
-        tile_all_columns(kept, oc, in, wt, c, c, out, rows);
+        tile_all_columns(kept, oc, in, wt, c, c, out, rows, NULL, 0);
     }
     return 1;
 }

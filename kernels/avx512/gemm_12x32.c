@@ -112,11 +112,21 @@ void lp_avx512_conv_bwd_data(const lp_kernels *self, const lp_conv_geom *g, cons
 void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                         const float *w, float *y, float *ws)
 {
-    if (lp_avx512_conv_fwd_igemm(g, x, w, y)) return;
+    if (lp_avx512_conv_fwd_igemm(g, x, w, y, NULL, 0)) return;
     int m = g->n * g->oh * g->ow;
     int done = use_avx2(m, g->oc) ? lp_avx2_conv_fwd_fused(g, x, w, y)
                                   : lp_avx512_z_conv_fwd_fused(g, x, w, y);
     if (!done) lp_scalar_conv_fwd(self, g, x, w, y, ws);
+}
+
+void lp_avx512_conv_fwd_ep(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                           const float *w, const float *bias, int relu, float *y, float *ws)
+{
+    if (lp_avx512_conv_fwd_igemm(g, x, w, y, bias, relu)) return;
+    self->conv_fwd(self, g, x, w, y, ws);
+    size_t rows = (size_t)g->n * g->oh * g->ow;
+    if (bias) self->bias_add(rows, g->oc, bias, y);
+    if (relu) self->relu_fwd(rows * g->oc, y, y);
 }
 
 /* ws as lp_avx2_conv_bwd_weights': [im2col buffer][k-split scratch]. */

@@ -8,6 +8,7 @@ void lp_kernels_init_avx512(lp_kernels *k)
     k->impl[LP_KF_GEMM] = "avx512";
     k->conv_workspace = lp_avx512_conv_workspace;
     k->conv_fwd = lp_avx512_conv_fwd;
+    k->conv_fwd_ep = lp_avx512_conv_fwd_ep;
     k->conv_bwd_data = lp_avx512_conv_bwd_data;
     k->conv_bwd_weights = lp_avx512_conv_bwd_weights;
     k->impl[LP_KF_CONV] = "avx512";

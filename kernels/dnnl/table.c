@@ -31,6 +31,7 @@ int lp_kernels_init_dnnl(lp_kernels *k)
 
     k->conv_workspace = lp_dnnl_conv_workspace;
     k->conv_fwd = lp_dnnl_conv_fwd;
+    k->conv_fwd_ep = NULL; /* the native fused epilogue would bypass oneDNN */
     k->conv_bwd_data = lp_dnnl_conv_bwd_data;
     k->conv_bwd_weights = lp_dnnl_conv_bwd_weights;
     k->bn_fwd_train = lp_dnnl_bn_fwd_train;
