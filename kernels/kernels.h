@@ -81,6 +81,11 @@ struct lp_kernels {
     void (*bias_add)(size_t rows, int cols, const float *b, float *y);
     void (*bias_grad)(size_t rows, int cols, const float *dy, float *db);
 
+    /* Optional (NULL: not provided): relu_bwd in place on dy (mask by
+     * y > 0), then bias_grad of the masked dy, in one pass; bitwise equal to
+     * the two calls of the same table. */
+    void (*relu_bias_grad)(size_t rows, int cols, const float *y, float *dy, float *db);
+
     /* y = max(x, 0) (in place allowed); dx = dy where y > 0 else 0. */
     void (*relu_fwd)(size_t n, const float *x, float *y);
     void (*relu_bwd)(size_t n, const float *y, const float *dy, float *dx);

@@ -406,7 +406,7 @@ static void dropout_mask(lp_node *n, int id, size_t count, uint64_t seed, uint64
         lp_rng r;
         lp_rng_seed(&r, seed, LP_STREAM_DROPOUT + ((uint64_t)id << 16), (step << 24) + c);
         size_t end = (c + 1) * chunk < count ? (c + 1) * chunk : count;
-        for (size_t i = c * chunk; i < end; i++) n->mask[i] = lp_rng_uniform(&r) >= rate;
+        for (size_t i = c * chunk; i < end; i++) n->mask[i] = lp_rng_uniform_inline(&r) >= rate;
     }
 }
 
@@ -586,13 +586,18 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
         switch (n->type) {
         case LP_CONV2D:
         case LP_DENSE:
-            if (n->act == LP_ACT_RELU || n->fuse_relu) {
-                k->relu_bwd(count, n->out, dy, dy);
-                lap(c.prof, LP_PROF_ACT, &c.t);
-            }
-            if (n->use_bias) {
-                k->bias_grad(rows, n->c, dy, v[1].g);
+            if ((n->act == LP_ACT_RELU || n->fuse_relu) && n->use_bias && k->relu_bias_grad) {
+                k->relu_bias_grad(rows, n->c, n->out, dy, v[1].g); /* one pass */
                 lap(c.prof, LP_PROF_BIAS, &c.t);
+            } else {
+                if (n->act == LP_ACT_RELU || n->fuse_relu) {
+                    k->relu_bwd(count, n->out, dy, dy);
+                    lap(c.prof, LP_PROF_ACT, &c.t);
+                }
+                if (n->use_bias) {
+                    k->bias_grad(rows, n->c, dy, v[1].g);
+                    lap(c.prof, LP_PROF_BIAS, &c.t);
+                }
             }
             if (n->type == LP_CONV2D) {
                 n->geom.n = nb;

@@ -26,23 +26,9 @@ void lp_rng_seed(lp_rng *r, uint64_t seed, uint64_t stream, uint64_t counter)
     if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0) r->s[0] = 1;
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t lp_rng_next(lp_rng *r) { return lp_rng_next_inline(r); }
 
-uint64_t lp_rng_next(lp_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-float lp_rng_uniform(lp_rng *r) { return (float)(lp_rng_next(r) >> 40) * 0x1.0p-24f; }
+float lp_rng_uniform(lp_rng *r) { return lp_rng_uniform_inline(r); }
 
 double lp_rng_uniform_double(lp_rng *r) { return (double)(lp_rng_next(r) >> 11) * 0x1.0p-53; }
 

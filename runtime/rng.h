@@ -22,6 +22,27 @@ enum {
 
 void lp_rng_seed(lp_rng *r, uint64_t seed, uint64_t stream, uint64_t counter);
 uint64_t lp_rng_next(lp_rng *r);
+
+/* lp_rng_next and lp_rng_uniform inline, for per-element loops (dropout
+ * masks): the same numbers. */
+static inline uint64_t lp_rng_next_inline(lp_rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t x = s[1] * 5;
+    const uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
+static inline float lp_rng_uniform_inline(lp_rng *r)
+{
+    return (float)(lp_rng_next_inline(r) >> 40) * 0x1.0p-24f;
+}
 /* Uniform in [0, 1) with 24 random bits (exactly representable floats). */
 float lp_rng_uniform(lp_rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */

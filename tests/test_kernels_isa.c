@@ -439,7 +439,11 @@ static void test_eltwise_vs_scalar(void)
 
 static void test_bias_vs_scalar(void)
 {
-    static const int shapes[][2] = {{1, 1}, {7, 3}, {33, 10}, {5, 64}, {1000, 64}, {3000, 37}, {100, 129}, {2, 513}};
+    /* rows past LP_BG_ROWS (2048) and LP_BG_ROWS * LP_BG_MAXCH exercise the
+     * row chunks of bias_grad */
+    static const int shapes[][2] = {{1, 1},      {7, 3},     {33, 10},   {5, 64},   {1000, 64},
+                                    {3000, 37},  {100, 129}, {2, 513},   {4097, 32}, {9000, 16},
+                                    {140000, 3}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];
@@ -458,6 +462,18 @@ static void test_bias_vs_scalar(void)
             g_ref.bias_grad(rows, cols, y0, g0);
             t->bias_grad(rows, cols, y0, g1);
             CHECK_MSG(same_bits(g0, g1, (size_t)cols * 4), "%s bias_grad %zux%d", lp_isa_name((lp_isa)i), rows, cols);
+            if (t->relu_bias_grad) {
+                /* fused: bitwise relu_bwd then bias_grad (y0 as the ReLU output) */
+                float *d0 = fbuf(n), *d1 = fbuf(n);
+                fill_special(d0, n, 0);
+                memcpy(d1, d0, n * 4);
+                t->relu_bwd(n, y0, d0, d0);
+                t->bias_grad(rows, cols, d0, g0);
+                t->relu_bias_grad(rows, cols, y0, d1, g1);
+                CHECK_MSG(same_bits(d0, d1, n * 4) && same_bits(g0, g1, (size_t)cols * 4),
+                          "%s relu_bias_grad %zux%d", lp_isa_name((lp_isa)i), rows, cols);
+                free(d0); free(d1);
+            }
             free(y0); free(y1); free(b); free(g0); free(g1);
         }
     }

@@ -4,6 +4,7 @@
 #define LAPERM_KERNELS_AVX2_H
 
 #include "kernels/kernels.h"
+#include "kernels/scalar/scalar.h" /* lp_bias_grad_chunk */
 
 void lp_avx2_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -46,6 +47,7 @@ void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v,
                          float b1, float b2, float eps);
 void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y);
 void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db);
+void lp_avx2_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db);
 
 void lp_avx2_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
                           const float *beta, float eps, float *y, float *mean, float *var,

@@ -153,32 +153,59 @@ void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y)
     }
 }
 
-/* Column sums in double, row order (the scalar kernel's order); blocks of
- * BG_CB columns in parallel. */
+/* Column sums in double in the scalar kernel's partition (row chunks of
+ * lp_bias_grad_chunk, chunk sums in order; blocks of BG_CB columns). With y,
+ * dy is first masked in place by y > 0 (relu_bwd), in the same pass. */
 #define BG_CB 32
+static void bias_grad_masked(size_t rows, int cols, const float *y, float *dy, float *db)
+{
+    const size_t chunk = lp_bias_grad_chunk(rows);
+    const int nch = rows ? (int)((rows + chunk - 1) / chunk) : 1;
+    const __m256 z = _mm256_setzero_ps();
+    for (int j0 = 0; j0 < cols; j0 += BG_CB) {
+        const int cb = cols - j0 < BG_CB ? cols - j0 : BG_CB, cv = cb & ~3;
+        double part[LP_BG_MAXCH][BG_CB];
+#pragma omp parallel for schedule(static) if (nch > 1 && rows * (size_t)cols > PAR_MIN)
+        for (int q = 0; q < nch; q++) {
+            const size_t r0 = (size_t)q * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+            __m256d acc[BG_CB / 4];
+            double tail[4] = {0, 0, 0, 0};
+            for (int k = 0; k < BG_CB / 4; k++) acc[k] = _mm256_setzero_pd();
+            for (size_t r = r0; r < r1; r++) {
+                float *d = dy + r * (size_t)cols + j0;
+                if (y) {
+                    const float *yr = y + r * (size_t)cols + j0;
+                    int j = 0;
+                    for (; j + 8 <= cb; j += 8) {
+                        __m256 m = _mm256_cmp_ps(_mm256_loadu_ps(yr + j), z, _CMP_GT_OQ);
+                        _mm256_storeu_ps(d + j, _mm256_and_ps(m, _mm256_loadu_ps(d + j)));
+                    }
+                    for (; j < cb; j++) d[j] = yr[j] > 0.0f ? d[j] : 0.0f;
+                }
+                for (int k = 0; k * 4 < cv; k++)
+                    acc[k] = _mm256_add_pd(acc[k], _mm256_cvtps_pd(_mm_loadu_ps(d + 4 * k)));
+                for (int j = cv; j < cb; j++) tail[j - cv] += d[j];
+            }
+            for (int k = 0; k * 4 < cv; k++) _mm256_storeu_pd(part[q] + 4 * k, acc[k]);
+            for (int j = cv; j < cb; j++) part[q][j] = tail[j - cv];
+        }
+        for (int j = 0; j < cb; j++) {
+            double t = part[0][j];
+            for (int q = 1; q < nch; q++) t += part[q][j];
+            db[j0 + j] = (float)t;
+        }
+    }
+}
+
 void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db)
 {
-    int nb = (cols + BG_CB - 1) / BG_CB;
-#pragma omp parallel for schedule(static) if (nb > 1 && rows * (size_t)cols > PAR_MIN)
-    for (int bi = 0; bi < nb; bi++) {
-        int j0 = bi * BG_CB, cb = cols - j0 < BG_CB ? cols - j0 : BG_CB;
-        int cv = cb & ~3; /* columns done 4 at a time */
-        __m256d acc[BG_CB / 4];
-        double tail[4] = {0, 0, 0, 0};
-        for (int q = 0; q < BG_CB / 4; q++) acc[q] = _mm256_setzero_pd();
-        for (size_t r = 0; r < rows; r++) {
-            const float *d = dy + r * (size_t)cols + j0;
-            for (int q = 0; q * 4 < cv; q++)
-                acc[q] = _mm256_add_pd(acc[q], _mm256_cvtps_pd(_mm_loadu_ps(d + 4 * q)));
-            for (int j = cv; j < cb; j++) tail[j - cv] += d[j];
-        }
-        for (int q = 0; q * 4 < cv; q++) {
-            double t[4];
-            _mm256_storeu_pd(t, acc[q]);
-            for (int l = 0; l < 4; l++) db[j0 + 4 * q + l] = (float)t[l];
-        }
-        for (int j = cv; j < cb; j++) db[j0 + j] = (float)tail[j - cv];
-    }
+    /* dy is only read when y is NULL */
+    bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);
+}
+
+void lp_avx2_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db)
+{
+    bias_grad_masked(rows, cols, y, dy, db);
 }
 
 /* sum of x^2 in double: the scalar kernel's partition (chunks of SS_CHUNK,

@@ -24,6 +24,7 @@ void lp_kernels_init_avx2(lp_kernels *k)
     k->dropout_apply = lp_avx2_dropout_apply;
     k->bias_add = lp_avx2_bias_add;
     k->bias_grad = lp_avx2_bias_grad;
+    k->relu_bias_grad = lp_avx2_relu_bias_grad;
     k->axpy = lp_avx2_axpy;
     k->sumsq = lp_avx2_sumsq;
     k->impl[LP_KF_ELTWISE] = "avx2";

@@ -20,6 +20,11 @@ void lp_scalar_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, c
                                 const float *dy, float *dw, float *ws);
 void lp_scalar_bias_add(size_t rows, int cols, const float *b, float *y);
 void lp_scalar_bias_grad(size_t rows, int cols, const float *dy, float *db);
+/* bias_grad's partition, shared by every ISA's version: chunks of this
+ * many rows (at least LP_BG_ROWS, at most LP_BG_MAXCH chunks). */
+#define LP_BG_ROWS 2048
+#define LP_BG_MAXCH 64
+size_t lp_bias_grad_chunk(size_t rows);
 void lp_scalar_relu_fwd(size_t n, const float *x, float *y);
 void lp_scalar_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
 void lp_scalar_maxpool_fwd(const lp_conv_geom *g, const float *x, float *y);

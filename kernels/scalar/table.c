@@ -9,6 +9,7 @@ void lp_kernels_init_scalar(lp_kernels *k)
     k->conv_workspace = lp_scalar_conv_workspace;
     k->conv_fwd = lp_scalar_conv_fwd;
     k->conv_fwd_ep = NULL; /* layers call conv_fwd, bias_add, relu_fwd */
+    k->relu_bias_grad = NULL; /* and relu_bwd, bias_grad */
     k->conv_bwd_data = lp_scalar_conv_bwd_data;
     k->conv_bwd_weights = lp_scalar_conv_bwd_weights;
     k->bias_add = lp_scalar_bias_add;
