@@ -306,7 +306,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                 wtr[((size_t)t * oc + o) * c + ci] = w[((size_t)t * c + ci) * oc + o];
 
     phase ph[64];
-    int nph = 0, total = 0;
+    int nph = 0, total = 0, zero_phase = 0;
     for (int ry = 0; ry < g->sh; ry++)
         for (int rx = 0; rx < g->sw; rx++) {
             phase *f = &ph[nph++];
@@ -318,9 +318,14 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             f->wa = g->w > f->cx ? (g->w - f->cx + g->sw - 1) / g->sw : 0;
             f->nu = g->kh > ry ? (g->kh - ry + g->sh - 1) / g->sh : 0;
             f->nv = g->kw > rx ? (g->kw - rx + g->sw - 1) / g->sw : 0;
-            f->ntile = (g->n * f->ha * f->wa + MR - 1) / MR;
+            f->ntile = f->nu > 0 && f->nv > 0 ? (g->n * f->ha * f->wa + MR - 1) / MR : 0;
             total += f->ntile;
+            zero_phase |= f->ntile == 0;
         }
+    /* phases no tap reaches (a window smaller than the stride, e.g. a 1x1
+     * stride-2 shortcut): their dx is 0; clear all of dx once, the other
+     * phases overwrite theirs */
+    if (zero_phase) memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * c);
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
 #pragma omp parallel for schedule(static) num_threads(team(flops))
     for (int id = 0; id < total; id++) {
@@ -330,14 +335,6 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         const int hw = P->ha * P->wa, npix = g->n * hw;
         const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
         const int ntap = P->nu * P->nv;
-        if (ntap == 0) { /* no tap reaches this phase: zero gradient */
-            for (int r = 0; r < rows; r++) {
-                const int p = p0 + r, n = p / hw, rr = p - n * hw, a = rr / P->wa, b = rr - a * P->wa;
-                const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
-                memset(dx + (((size_t)n * g->h + iy) * g->w + ix) * c, 0, sizeof(float) * (size_t)c);
-            }
-            continue;
-        }
         const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
         float *out[MR];
         int border = 0;
