@@ -204,6 +204,51 @@ static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, 
     }
 }
 
+/* Small windows (kk <= WIN_MAXKK: 1 or 3 channels, up to 5x5): item =
+ * a chunk; PASS pixels at a time, each pixel's whole window is gathered
+ * once (a window row of kw*c <= 16 floats is one masked load) into a
+ * [PASS][kkp] block that every 12-row tile of the kk index then reads. */
+#define WIN_MAXKK 32
+static void item_window(const lp_conv_geom *g, const float *x, const float *dy, float *dst, int p0,
+                        int np)
+{
+    const int c = g->c, oc = g->oc, kk = g->kh * g->kw * c, span = g->kw * c;
+    const int kkp = (kk + 3) & ~3; /* the 4-row tail tile reads up to here */
+    const __mmask16 sm = mask_of(span);
+    _Alignas(64) float buf[PASS * WIN_MAXKK + 16];
+    const float *px[PASS];
+    int n, oy, ox;
+    pixel_of(g, p0, &n, &oy, &ox);
+    for (int q0 = 0; q0 < np; q0 += PASS) {
+        const int nq = np - q0 < PASS ? np - q0 : PASS;
+        for (int q = 0; q < nq; q++) {
+            float *b = buf + (size_t)q * kkp;
+            px[q] = b;
+            for (int e = kk; e < kkp; e++) b[e] = 0.0f;
+            const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+            const float *img = x + (size_t)n * g->h * g->w * c;
+            if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
+                const float *corner = img + ((size_t)iy0 * g->w + ix0) * c;
+                for (int i = 0; i < g->kh; i++)
+                    _mm512_mask_storeu_ps(b + i * span, sm,
+                                          _mm512_maskz_loadu_ps(sm, corner + (size_t)i * g->w * c));
+            } else {
+                for (int i = 0, e = 0; i < g->kh; i++)
+                    for (int j = 0; j < g->kw; j++) {
+                        const int iy = iy0 + i, ix = ix0 + j;
+                        const int in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+                        for (int ci = 0; ci < c; ci++, e++)
+                            b[e] = in ? img[((size_t)iy * g->w + ix) * c + ci] : 0.0f;
+                    }
+            }
+            next_pixel(g, &n, &oy, &ox);
+        }
+        for (int e0 = 0; e0 < kk; e0 += 12)
+            wg_tile_row(nq, px, e0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc,
+                        kk - e0 < 12 ? kk - e0 : 12, q0 > 0);
+    }
+}
+
 int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, const float *dy,
                                       float *dw, float *part)
 {
@@ -215,7 +260,9 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
     if (!rows) rows = npix;
     if (rows > (direct ? MAX_ROWS : MAX_ROWS / 4)) return 0;
     const int nch = (npix + rows - 1) / rows;
-    const int per = direct ? taps * ((c + CB - 1) / CB) : (kk + 11) / 12; /* items per chunk */
+    const int window = !direct && kk <= WIN_MAXKK && g->kw * c <= 16;
+    /* items per chunk */
+    const int per = direct ? taps * ((c + CB - 1) / CB) : window ? 1 : (kk + 11) / 12;
     const size_t kko = (size_t)kk * oc;
     const double flops = 2.0 * npix * (double)kko;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(team(flops))
@@ -226,6 +273,8 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
         if (direct) {
             const int ncb = (c + CB - 1) / CB;
             item_direct(g, x, dy, dst, p0, np, w / ncb, w % ncb);
+        } else if (window) {
+            item_window(g, x, dy, dst, p0, np);
         } else {
             item_gather(g, x, dy, dst, p0, np, w * 12);
         }
