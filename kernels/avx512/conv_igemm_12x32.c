@@ -27,6 +27,8 @@
 #define MR 12
 #define MAX_TAPS 64
 #define MAX_C 4096
+#define MAX_COLS 256
+#define MAX_CLS 32
 
 static const _Alignas(64) float zeros[MAX_C];
 
@@ -319,6 +321,15 @@ size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g)
  * (iy + pad) % s == ry. */
 typedef struct {
     int ry, rx, cy, cx, ha, wa, nu, nv, ntile;
+    /* Columns grouped by the tap columns v that reach them (a 'valid'
+     * layer's dx border columns get 1 or 2 of 3): class k holds ncol[k]
+     * columns col[cstart[k] ..]; pixels run class by class, (n, a, column)
+     * within a class, so a tile's rows share their tap columns and the
+     * taps none of them reaches are dropped. Mixing border and interior
+     * pixels in a tile would keep every tap for all of them. wa > MAX_COLS:
+     * one class, the identity. */
+    int ncls, ncol[MAX_CLS], cstart[MAX_CLS];
+    short col[MAX_COLS];
 } phase;
 
 int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
@@ -358,6 +369,39 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             f->nu = g->kh > ry ? (g->kh - ry + g->sh - 1) / g->sh : 0;
             f->nv = g->kw > rx ? (g->kw - rx + g->sw - 1) / g->sw : 0;
             f->ntile = f->nu > 0 && f->nv > 0 ? (g->n * f->ha * f->wa + MR - 1) / MR : 0;
+            f->ncls = 1;
+            f->ncol[0] = f->wa;
+            f->cstart[0] = 0;
+            if (f->wa <= MAX_COLS && f->nv > 0) {
+                /* signature of column b: the range [vlo, vhi] of tap columns
+                 * with 0 <= qx - v < ow; classes in order of first column */
+                int sig[MAX_COLS], cls_sig[MAX_CLS], ncls = 0, fits = 1;
+                for (int b = 0; b < f->wa; b++) {
+                    const int qx = (f->cx + g->sw * b + g->pad_left - rx) / g->sw;
+                    int vlo = qx - g->ow + 1, vhi = qx;
+                    if (vlo < 0) vlo = 0;
+                    if (vhi > f->nv - 1) vhi = f->nv - 1;
+                    sig[b] = vlo * 1024 + vhi;
+                    int k = 0;
+                    while (k < ncls && cls_sig[k] != sig[b]) k++;
+                    if (k == ncls) {
+                        if (ncls == MAX_CLS) { fits = 0; break; }
+                        cls_sig[ncls++] = sig[b];
+                    }
+                }
+                if (fits) {
+                    int at = 0;
+                    for (int k = 0; k < ncls; k++) {
+                        f->cstart[k] = at;
+                        for (int b = 0; b < f->wa; b++)
+                            if (sig[b] == cls_sig[k]) f->col[at++] = (short)b;
+                        f->ncol[k] = at - f->cstart[k];
+                    }
+                    f->ncls = ncls;
+                }
+            }
+            if (f->ncls == 1)
+                for (int b = 0; b < f->wa && b < MAX_COLS; b++) f->col[b] = (short)b;
             total += f->ntile;
             zero_phase |= f->ntile == 0;
         }
@@ -386,9 +430,26 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                 wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
         for (int r = 0; r < MR; r++) {
             const int p = p0 + (r < rows ? r : rows - 1);
-            /* image-major (n, a, b), or position-major (a, b, n) */
-            const int n = pm ? p % g->n : p / hw, rr = pm ? p / g->n : p - n * hw;
-            const int a = rr / P->wa, b = rr - a * P->wa;
+            int n, a, b;
+            if (pm) { /* position-major (a, b, n) */
+                const int rr = p / g->n;
+                n = p - rr * g->n;
+                a = rr / P->wa;
+                b = rr - a * P->wa;
+            } else if (P->wa <= MAX_COLS) { /* class by class, (n, a, column) in each */
+                int k = 0, q = p;
+                while (q >= g->n * P->ha * P->ncol[k]) q -= g->n * P->ha * P->ncol[k++];
+                const int nc = P->ncol[k];
+                n = q / (P->ha * nc);
+                const int rr = q - n * P->ha * nc;
+                a = rr / nc;
+                b = P->col[P->cstart[k] + rr - a * nc];
+            } else { /* image-major (n, a, b) */
+                n = p / hw;
+                const int rr = p - n * hw;
+                a = rr / P->wa;
+                b = rr - a * P->wa;
+            }
             const int live = r < rows;
             const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
             out[r] = dx + (((size_t)n * g->h + iy) * g->w + ix) * c;
