@@ -3,6 +3,7 @@
  * FMLA by element) under the shared BLIS-style driver
  * (kernels/common/gemm_driver.h). */
 #include "kernels/neon/neon.h"
+#include "kernels/scalar/scalar.h"
 
 #include <arm_neon.h>
 #include <stddef.h>
@@ -77,3 +78,29 @@ uk_8x12(int kc, const float *restrict pa, const float *restrict pb, float *restr
 #define LPG_KC_SKINNY 512
 #define LPG_UKERNEL uk_8x12
 #include "kernels/common/gemm_driver.h"
+
+/* Conv weight gradient through the driver's k-split (the scalar
+ * composition's im2col, then dw = col^T @ dy in barrier-free pixel chunks
+ * whose partials are summed in order: one team-wide barrier per 256-pixel
+ * k block made a 3x3x32 -> 32 layer's gradient barrier-bound). ws: the
+ * scalar im2col workspace, then the partials. */
+size_t lp_neon_conv_workspace(const lp_conv_geom *g)
+{
+    return lp_scalar_conv_workspace(g) +
+           lp_neon_ksplit_floats_(g->kh * g->kw * g->c, g->oc, g->n * g->oh * g->ow);
+}
+
+void lp_neon_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                              const float *dy, float *dw, float *ws)
+{
+    const int m = g->n * g->oh * g->ow, kk = g->kh * g->kw * g->c;
+    const size_t ncol = lp_scalar_conv_workspace(g);
+    const float *col = x;
+    if (ncol) {
+        self->im2col(g, x, ws);
+        col = ws;
+    }
+    if (!lp_neon_gemm_ksplit(1, 0, kk, g->oc, m, 1.0f, col, kk, dy, g->oc, 0.0f, dw, g->oc, NULL,
+                             ws + ncol))
+        self->gemm(1, 0, kk, g->oc, m, 1.0f, col, kk, dy, g->oc, 0.0f, dw, g->oc);
+}

@@ -6,6 +6,11 @@
 
 void lp_neon_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* im2col workspace plus the k-split's partials; the weight gradient
+ * through the k-split (gemm_8x12.c). */
+size_t lp_neon_conv_workspace(const lp_conv_geom *g);
+void lp_neon_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
+                              const float *dy, float *dw, float *ws);
 size_t lp_neon_sync_workspace(size_t len, size_t nvec);
 long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx);
