@@ -199,10 +199,16 @@ static void test_gemm_thread_independent(void)
 
 /* ---- argsort and sync ------------------------------------------------------- */
 
-enum { V_NORMAL, V_TIES, V_ZEROS, V_CONST, V_NARROW, V_KINDS };
+enum {
+    V_NORMAL, V_TIES, V_ZEROS, V_CONST, V_NARROW, V_OUTLIER, V_FEW, V_CLUSTER, V_TINY, V_INF,
+    V_WIDE, V_KINDS
+};
 
 /* Fill n values of one kind: plain normals; heavy ties with -0.0/+0.0 and
- * repeats; mostly zeros; all equal; one exponent (constant high digits). */
+ * repeats; mostly zeros; all equal; one exponent (constant high digits);
+ * normals with a few huge outliers; three distinct values; half the values
+ * in a cluster a few ulps wide (large value buckets); denormals only;
+ * normals with infinities; a range wider than FLT_MAX. */
 static void fill_values(float *v, size_t n, int kind)
 {
     float pool[5];
@@ -217,7 +223,13 @@ static void fill_values(float *v, size_t n, int kind)
         }
         case V_ZEROS: v[i] = irand(10) ? (irand(2) ? 0.0f : -0.0f) : 0.05f * nrand(); break;
         case V_CONST: v[i] = -0.375f; break;
-        default: v[i] = 1.0f + (float)irand(64) * 0x1p-23f; break;
+        case V_NARROW: v[i] = 1.0f + (float)irand(64) * 0x1p-23f; break;
+        case V_OUTLIER: v[i] = irand(500) ? 0.05f * nrand() : (irand(2) ? 1e30f : -3e29f); break;
+        case V_FEW: v[i] = pool[irand(3)]; break;
+        case V_CLUSTER: v[i] = irand(2) ? 0.5f + (float)irand(200) * 0x1p-24f : urand(); break;
+        case V_TINY: v[i] = (float)(irand(2000) - 1000) * 0x1p-149f; break;
+        case V_INF: v[i] = irand(50) ? 0.05f * nrand() : (irand(2) ? INFINITY : -INFINITY); break;
+        default: v[i] = irand(3) ? 3e38f * urand() : 0.05f * nrand(); break;
         }
     }
 }
@@ -324,7 +336,8 @@ static void test_sync_vs_scalar(void)
     static const size_t shapes[][2] = {
         {1, 1},     {1, 20},   {2, 3},     {3, 17},   {27, 64},  {39, 16},  {40, 15},
         {41, 33},   {64, 1},   {255, 16},  {256, 3},  {257, 31}, {576, 18}, {1000, 1},
-        {2048, 17}, {2049, 16}, {2304, 5}, {4608, 33}, {8192, 2}, {8193, 3}, {20000, 1}};
+        {2048, 17}, {2049, 16}, {2304, 5}, {4608, 33}, {8192, 2}, {8193, 3}, {20000, 1},
+        {32767, 2}, {65535, 1}, {65536, 1}, {70001, 1}};
     FOR_ISA(i)
     {
         int bad = 0, cases = 0;
@@ -340,7 +353,7 @@ static void test_sync_vs_scalar(void)
 
 static void test_sync_thread_independent(void)
 {
-    static const size_t shapes[][2] = {{576, 64}, {2304, 40}, {27, 100}, {5000, 20}};
+    static const size_t shapes[][2] = {{576, 64}, {2304, 40}, {27, 100}, {5000, 20}, {70001, 2}};
     FOR_ISA(i)
     {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {

@@ -1,8 +1,9 @@
-/* LaPerm sync and argsort, AVX2 build of the shared radix implementation
- * (kernels/common/sync_radix.h): the block gather/scatter use 8x8 register
- * transposes; the radix passes are scalar code. */
+/* LaPerm sync and argsort, AVX2 build of the shared implementation
+ * (kernels/common/sync_block.h: block gather/scatter with 8x8 register
+ * transposes, the bucket sort's counting, scan and emit passes in 256-bit
+ * vectors; the radix argsort's passes are scalar code). */
 #include "kernels/avx2/avx2.h"
-#include "kernels/common/sync_radix.h"
+#include "kernels/common/sync_block.h"
 #include "kernels/scalar/scalar.h"
 
 size_t lp_avx2_sync_workspace(size_t len, size_t nvec) { return lps_sync_workspace(len, nvec); }

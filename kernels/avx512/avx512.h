@@ -34,4 +34,7 @@ void lp_avx512_conv_fwd(const lp_kernels *self, const lp_conv_geom *g, const flo
 void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                                 const float *dy, float *dw, float *ws);
 
+size_t lp_avx512_sync_workspace(size_t len, size_t nvec);
+long lp_avx512_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
+
 #endif

@@ -12,4 +12,7 @@ void lp_kernels_init_avx512(lp_kernels *k)
     k->conv_bwd_data = lp_avx512_conv_bwd_data;
     k->conv_bwd_weights = lp_avx512_conv_bwd_weights;
     k->impl[LP_KF_CONV] = "avx512";
+    k->sync_workspace = lp_avx512_sync_workspace;
+    k->sync = lp_avx512_sync;
+    k->impl[LP_KF_SYNC] = "avx512";
 }

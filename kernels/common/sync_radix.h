@@ -1,7 +1,9 @@
-/* The LaPerm sync and the argsort behind it, shared by the ISA folders
- * (kernels/avx2, kernels/neon): included by one .c file per ISA, which gets
- * the static functions compiled with its own flags and calls
- *     lps_sync_workspace / lps_sync / lps_argsort.
+/* The LSD radix argsort shared by the ISA folders: the table's argsort
+ * (lps_argsort) and the sync's fallback for the vectors the bucket sort
+ * (kernels/common/sync_bucket.h) does not take: shorter than LPS_SMALL, or
+ * with a range that is not finite. Included (through
+ * kernels/common/sync_block.h) by one .c file per ISA, which gets the
+ * static functions compiled with its own flags.
  *
  * Per vector: keys become order bits (-0.0 folded into +0.0, then the sign
  * flip that makes unsigned order float order) and are sorted by an LSD radix
@@ -19,14 +21,7 @@
  * writes out[position] = sorted[rank] (the sync) or idx[rank] = position
  * (argsort) directly. The scatter loops are unrolled by two (two
  * independent counter updates per iteration), which Zen 4 runs about 1.5x
- * faster than the rolled loop.
- *
- * The sync works on blocks of LPS_BLOCK columns of w (one 64-byte line of a
- * row): the block is gathered and transposed into contiguous keys (8x8
- * register transposes with AVX2, rows prefetched ahead), each column
- * sorted, the results written back transposed. Blocks are spread over the
- * threads (dynamic schedule; the result does not depend on it). NaN
- * columns are left as they were and the lowest one is returned. */
+ * faster than the rolled loop. */
 #ifndef LAPERM_KERNELS_COMMON_SYNC_RADIX_H
 #define LAPERM_KERNELS_COMMON_SYNC_RADIX_H
 
@@ -41,7 +36,7 @@
 #include <immintrin.h>
 #endif
 
-#define LPS_BLOCK 16        /* columns per block */
+#define LPS_BLOCK 16        /* the sync's blocks: columns per block (8 or 16) */
 #define LPS_SMALL 40        /* shorter vectors: insertion sort */
 #define LPS_ALIGN 64
 #ifndef LPS_PF_ROWS
@@ -417,170 +412,7 @@ static void lps_sort(size_t n, const uint32_t *keys, void *t, void *hist, const 
         lps_radix64(n, keys, (uint64_t *)t, (uint64_t *)t + n, (uint32_t *)hist, em);
 }
 
-/* ---- block gather / scatter ------------------------------------------------- */
-
-#if defined(__AVX2__)
-
-static inline __m256 lps_order_bits8(__m256 x)
-{
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
-    __m256i u = _mm256_castps_si256(x);
-    u = _mm256_andnot_si256(_mm256_cmpeq_epi32(u, sign), u); /* -0.0 -> +0.0 */
-    __m256i f = _mm256_or_si256(_mm256_srai_epi32(u, 31), sign);
-    return _mm256_castsi256_ps(_mm256_xor_si256(u, f));
-}
-#endif
-
-/* keys[b*len + i] = order bits of w[i*nvec + j0 + b], b < bw; bit b of the
- * result set if column j0 + b holds a NaN. */
-static unsigned lps_gather(size_t len, size_t nvec, const float *w, size_t j0, int bw,
-                           uint32_t *keys)
-{
-    unsigned nan = 0;
-    size_t i = 0;
-#if defined(__AVX2__)
-    if (bw == LPS_BLOCK) {
-        __m256 nm0 = _mm256_setzero_ps(), nm1 = _mm256_setzero_ps();
-        for (; i + 8 <= len; i += 8) {
-            if (i + LPS_PF_ROWS + 8 <= len)
-                for (int q = 0; q < 8; q++) {
-                    const char *pr = (const char *)(w + (i + LPS_PF_ROWS + q) * nvec + j0);
-                    __builtin_prefetch(pr, 0, 3);
-                    __builtin_prefetch(pr + 63, 0, 3);
-                }
-            for (int h = 0; h < 2; h++) {
-                __m256 r[8];
-                __m256 nm = h ? nm1 : nm0;
-                for (int q = 0; q < 8; q++) {
-                    __m256 x = _mm256_loadu_ps(w + (i + q) * nvec + j0 + 8 * h);
-                    nm = _mm256_or_ps(nm, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-                    r[q] = lps_order_bits8(x);
-                }
-                if (h) nm1 = nm; else nm0 = nm;
-                lp_tr8x8_ps(r);
-                for (int b = 0; b < 8; b++)
-                    _mm256_storeu_ps((float *)keys + (size_t)(8 * h + b) * len + i, r[b]);
-            }
-        }
-        nan = (unsigned)_mm256_movemask_ps(nm0) | (unsigned)_mm256_movemask_ps(nm1) << 8;
-    }
-#endif
-    for (; i < len; i++) {
-        const float *row = w + i * nvec + j0;
-        for (int b = 0; b < bw; b++) {
-            uint32_t u;
-            memcpy(&u, row + b, sizeof u);
-            nan |= (unsigned)lps_is_nan_bits(u) << b;
-            keys[(size_t)b * len + i] = lps_order_bits(u);
-        }
-    }
-    return nan;
-}
-
-/* w[i*nvec + j0 + b] = out[b*len + i] for the columns b < bw not in skip. */
-static void lps_scatter(size_t len, size_t nvec, float *w, size_t j0, int bw, const float *out,
-                        unsigned skip)
-{
-    size_t i = 0;
-#if defined(__AVX2__)
-    if (bw == LPS_BLOCK && !skip) {
-        for (; i + 8 <= len; i += 8) {
-            for (int h = 0; h < 2; h++) {
-                __m256 r[8];
-                for (int b = 0; b < 8; b++) r[b] = _mm256_loadu_ps(out + (size_t)(8 * h + b) * len + i);
-                lp_tr8x8_ps(r);
-                for (int q = 0; q < 8; q++) _mm256_storeu_ps(w + (i + q) * nvec + j0 + 8 * h, r[q]);
-            }
-        }
-    }
-#endif
-    for (; i < len; i++) {
-        float *row = w + i * nvec + j0;
-        for (int b = 0; b < bw; b++)
-            if (!(skip >> b & 1)) row[b] = out[(size_t)b * len + i];
-    }
-}
-
-/* ---- workspace --------------------------------------------------------------- */
-
 static inline size_t lps_round(size_t b) { return (b + LPS_ALIGN - 1) / LPS_ALIGN * LPS_ALIGN; }
-
-/* Sort scratch per vector: 2 * len uint32 up to LPS_MAX32 keys (also the
- * len uint64 of the insertion sort), 2 * len uint64 beyond. */
-static inline size_t lps_scratch_bytes(size_t len)
-{
-    return lps_round(2 * len * (len <= LPS_MAX32 ? sizeof(uint32_t) : sizeof(uint64_t)));
-}
-
-static size_t lps_slot_bytes(size_t len)
-{
-    return lps_round(LPS_BLOCK * len * sizeof(uint32_t)) + lps_scratch_bytes(len) +
-           lps_round(LPS_HIST_WORDS * sizeof(uint32_t));
-}
-
-static int lps_threads(size_t len, size_t nvec)
-{
-    size_t nblk = (nvec + LPS_BLOCK - 1) / LPS_BLOCK;
-    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (t < 1) t = 1;
-    if ((size_t)t > nblk) t = nblk ? (int)nblk : 1;
-    if (len * nvec < 16384) t = 1;
-    return t;
-}
-
-/* Like the scalar sync: sized for the current OpenMP thread limit, so ask
- * after setting the thread count (asking with more threads is fine). */
-static size_t lps_sync_workspace(size_t len, size_t nvec)
-{
-    return (size_t)lps_threads(len, nvec) * lps_slot_bytes(len) + LPS_ALIGN;
-}
-
-/* One block of columns; returns the lowest NaN column or -1. */
-static long lps_sync_block(size_t len, size_t nvec, float *w, const float *sorted, size_t j0,
-                           char *slot)
-{
-    int bw = nvec - j0 < LPS_BLOCK ? (int)(nvec - j0) : LPS_BLOCK;
-    uint32_t *keys = (uint32_t *)slot;
-    char *t = slot + lps_round(LPS_BLOCK * len * sizeof(uint32_t));
-    uint32_t *hist = (uint32_t *)(t + lps_scratch_bytes(len));
-    unsigned nan = lps_gather(len, nvec, w, j0, bw, keys);
-    for (int b = 0; b < bw; b++) {
-        if (nan >> b & 1) continue;
-        uint32_t *kb = keys + (size_t)b * len;
-        lps_emit em = {sorted + (j0 + (size_t)b) * len, (float *)kb, NULL};
-        lps_sort(len, kb, t, hist, &em);
-    }
-    lps_scatter(len, nvec, w, j0, bw, (const float *)keys, nan);
-    if (!nan) return -1;
-    int b = 0;
-    while (!(nan >> b & 1)) b++;
-    return (long)(j0 + (size_t)b);
-}
-
-static long lps_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws)
-{
-    if (len == 0 || nvec == 0) return -1;
-    const int threads = lps_threads(len, nvec);
-    const size_t slot = lps_slot_bytes(len);
-    const long nblk = (long)((nvec + LPS_BLOCK - 1) / LPS_BLOCK);
-    char *base = (char *)(((uintptr_t)ws + LPS_ALIGN - 1) & ~(uintptr_t)(LPS_ALIGN - 1));
-    long first_bad = -1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-        char *mine = base + (size_t)omp_get_thread_num() * slot;
-        long bad = -1;
-#pragma omp for schedule(dynamic, 1)
-        for (long blk = 0; blk < nblk; blk++) {
-            long r = lps_sync_block(len, nvec, w, sorted, (size_t)blk * LPS_BLOCK, mine);
-            if (r >= 0 && (bad < 0 || r < bad)) bad = r;
-        }
-        if (bad >= 0) {
-#pragma omp critical(lps_sync_bad)
-            if (first_bad < 0 || bad < first_bad) first_bad = bad;
-        }
-    }
-    return first_bad;
-}
 
 /* Argsort on thread-local scratch (116 KiB per thread) up to
  * LPS_ARGSORT_MAX keys, which covers every weight vector of the models
@@ -591,7 +423,7 @@ static _Thread_local _Alignas(64) uint32_t lps_as_t[2 * LPS_ARGSORT_MAX];
 static _Thread_local _Alignas(64) uint32_t lps_as_k[LPS_ARGSORT_MAX];
 static _Thread_local _Alignas(64) uint16_t lps_as_h[LPS_HIST16];
 
-static int lps_argsort(size_t n, const float *keys, uint32_t *idx)
+static inline int lps_argsort(size_t n, const float *keys, uint32_t *idx)
 {
     if (n > LPS_ARGSORT_MAX) return -2;
     unsigned nan = 0;

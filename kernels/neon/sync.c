@@ -1,7 +1,8 @@
-/* LaPerm sync and argsort for aarch64: the shared portable radix
- * implementation (kernels/common/sync_radix.h), compiled here. */
+/* LaPerm sync and argsort for aarch64: the shared implementation
+ * (kernels/common/sync_block.h) in its portable form (scalar counting,
+ * scan and emit passes), compiled here. */
 #include "kernels/neon/neon.h"
-#include "kernels/common/sync_radix.h"
+#include "kernels/common/sync_block.h"
 #include "kernels/scalar/scalar.h"
 
 size_t lp_neon_sync_workspace(size_t len, size_t nvec) { return lps_sync_workspace(len, nvec); }
