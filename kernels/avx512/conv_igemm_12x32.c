@@ -18,6 +18,7 @@
  * then v; channel order o). No col2im, no scatter-add: every dx element is
  * written once. */
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/conv_util.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -94,8 +95,6 @@ IGEMM_KERNEL(igemm_12x16, 1)
 #undef IGEMM_ROW
 #undef IGEMM_KERNEL
 
-static inline __mmask16 mask_of(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
-
 /* Output-channel tiles [o_lo, oc) of one pixel tile (row pointers in
  * `in`, taps x MR; weights of tap t at wt[t], rows ldw apart). */
 static void tile_all_columns(int taps, int k, const float **in, const float **wt,
@@ -110,9 +109,9 @@ static void tile_all_columns(int taps, int k, const float **in, const float **wt
         for (int t = 0; t < taps; t++) wc[t] = wt[t] + o0;
         for (int r = 0; r < rows; r++) oc_out[r] = out[r] + o0;
         if (nc > 16)
-            igemm_12x32(taps, k, in, wc, ldw, 0xffff, mask_of(nc - 16), oc_out, rows, bc, relu);
+            igemm_12x32(taps, k, in, wc, ldw, 0xffff, lpc_mask(nc - 16), oc_out, rows, bc, relu);
         else
-            igemm_12x16(taps, k, in, wc, ldw, mask_of(nc), 0, oc_out, rows, bc, relu);
+            igemm_12x16(taps, k, in, wc, ldw, lpc_mask(nc), 0, oc_out, rows, bc, relu);
     }
 }
 
@@ -120,16 +119,6 @@ static int shape_ok(const lp_conv_geom *g)
 {
     return g->kh * g->kw <= MAX_TAPS && g->c <= MAX_C && g->oc <= MAX_C && g->n > 0 && g->oh > 0 &&
            g->ow > 0;
-}
-
-/* Threads for `work` flops: one per 4 MFLOP, at most the team. */
-static int team(double work)
-{
-    if (omp_in_parallel()) return 1;
-    int nt = omp_get_max_threads();
-    double lim = work / 4e6;
-    if (lim < 1) lim = 1;
-    return nt < lim ? nt : (int)lim;
 }
 
 /* Small images (at most 4x4 outputs; 8x8 when the batch's input fits L2): tiles
@@ -190,9 +179,9 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
         off[e] = (ei[e] * g->w + ej[e]) * c + ci;
     }
     const int span = g->kw * c; /* floats of one window row, contiguous in x */
-    const __mmask16 sm = mask_of(span);
+    const __mmask16 sm = lpc_mask(span);
     const double flops = 2.0 * npix * (double)kk * g->oc;
-#pragma omp parallel for schedule(static) num_threads(team(flops))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int tile = 0; tile < ntile; tile++) {
         _Alignas(64) float buf[MR * GATHER_MAXKK];
         const float *in[MR], *wt[1] = {w};
@@ -253,7 +242,7 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
     for (int i = 0, t = 0; i < g->kh; i++)
         for (int j = 0; j < g->kw; j++, t++) toff[t] = ((ptrdiff_t)i * g->w + j) * g->c;
     const int og = out_group((size_t)taps * g->c * g->oc, g->oc), ngrp = (g->oc + og - 1) / og;
-#pragma omp parallel for schedule(static) num_threads(team(flops))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int item = 0; item < ntile * ngrp; item++) {
         const int tile = item % ntile, o_lo = item / ntile * og;
         const int o_hi = o_lo + og < g->oc ? o_lo + og : g->oc;
@@ -343,7 +332,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
     const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
     /* wtr[t][o][ci] = w[t][ci][o], in 16x16 blocks (a plain loop writes
      * with a stride of c floats: ~10 ms for conv13's 2.4M-float kernels) */
-#pragma omp parallel for schedule(static) num_threads(team(64.0 * taps * c * oc))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(64.0 * taps * c * oc))
     for (int t = 0; t < taps; t++) {
         const float *wsrc = w + (size_t)t * c * oc;
         float *wdst = wtr + (size_t)t * oc * c;
@@ -411,7 +400,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
     if (zero_phase) memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * c);
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
     const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-#pragma omp parallel for schedule(static) num_threads(team(flops))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int item = 0; item < total * ngrp; item++) {
         const int id = item % total, o_lo = item / total * og;
         const int o_hi = o_lo + og < c ? o_lo + og : c;

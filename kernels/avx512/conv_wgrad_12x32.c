@@ -17,6 +17,7 @@
  * dw = part_0 + part_1 + ... in chunk order. One chunk writes dw directly. */
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/conv_util.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -78,8 +79,6 @@ WG_KERNEL(wg_4x16, 4, 1)
 typedef void (*wg_fn)(int, const float *const *, int, const float *, ptrdiff_t, __mmask16,
                       __mmask16, float *, ptrdiff_t, int, int);
 
-static inline __mmask16 mask_of(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
-
 /* dst rows [0, nr) (nr <= 12; the row inputs px[p][off .. off+nr)) for the
  * pixels of px, all output-channel tiles; `more`: add to dst. R rounds nr
  * up to 4, 8 or 12: the inputs must be readable that far. */
@@ -90,18 +89,9 @@ static void wg_tile_row(int np, const float *const *px, int off, const float *dy
         const int nc = oc - o0 < 32 ? oc - o0 : 32;
         wg_fn f = nc > 16 ? (nr > 8 ? wg_12x32 : nr > 4 ? wg_8x32 : wg_4x32)
                           : (nr > 8 ? wg_12x16 : nr > 4 ? wg_8x16 : wg_4x16);
-        f(np, px, off, dy + o0, oc, nc > 16 ? 0xffff : mask_of(nc), nc > 16 ? mask_of(nc - 16) : 0,
+        f(np, px, off, dy + o0, oc, nc > 16 ? 0xffff : lpc_mask(nc), nc > 16 ? lpc_mask(nc - 16) : 0,
           dst + o0, oc, nr, more);
     }
-}
-
-static int team(double work)
-{
-    if (omp_in_parallel()) return 1;
-    int nt = omp_get_max_threads();
-    double lim = work / 4e6;
-    if (lim < 1) lim = 1;
-    return nt < lim ? nt : (int)lim;
 }
 
 /* (n, oy, ox) of output pixel p. */
@@ -169,7 +159,7 @@ static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, 
     int offs[16] = {0};
     for (int r = 0; r < nr; r++) offs[r] = (ri[r] * g->w + rj[r]) * c + rci[r];
     const __m512i voff = _mm512_loadu_si512(offs);
-    const __mmask16 vm = mask_of(nr);
+    const __mmask16 vm = lpc_mask(nr);
     int n, oy, ox;
     pixel_of(g, p0, &n, &oy, &ox);
     for (int p = 0; p < np; p++) {
@@ -214,7 +204,7 @@ static void item_window(const lp_conv_geom *g, const float *x, const float *dy, 
 {
     const int c = g->c, oc = g->oc, kk = g->kh * g->kw * c, span = g->kw * c;
     const int kkp = (kk + 3) & ~3; /* the 4-row tail tile reads up to here */
-    const __mmask16 sm = mask_of(span);
+    const __mmask16 sm = lpc_mask(span);
     _Alignas(64) float buf[PASS * WIN_MAXKK + 16];
     const float *px[PASS];
     int n, oy, ox;
@@ -265,7 +255,7 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
     const int per = direct ? taps * ((c + CB - 1) / CB) : window ? 1 : (kk + 11) / 12;
     const size_t kko = (size_t)kk * oc;
     const double flops = 2.0 * npix * (double)kko;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team(flops))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(lpc_team(flops))
     for (int it = 0; it < nch * per; it++) {
         const int ch = it / per, w = it - ch * per;
         const int p0 = ch * rows, np = npix - p0 < rows ? npix - p0 : rows;
@@ -280,7 +270,7 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
         }
     }
     if (nch > 1) {
-#pragma omp parallel for schedule(static) num_threads(team(flops))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
         for (int e = 0; e < kk; e++) {
             float *dr = dw + (size_t)e * oc;
             const float *p0 = part + (size_t)e * oc;
