@@ -140,8 +140,10 @@ struct lp_kernels {
 
     /* Stable ascending argsort of n keys: idx[r] = position of the r-th
      * smallest, equal keys (and -0.0 == +0.0) in position order.
+     * ws holds argsort_workspace(n) bytes (NULL when that is 0).
      * Returns 0, or -1 if a key is NaN (idx then undefined). */
-    int (*argsort)(size_t n, const float *keys, uint32_t *idx);
+    size_t (*argsort_workspace)(size_t n);
+    int (*argsort)(size_t n, const float *keys, uint32_t *idx, void *ws);
 
     /* The LaPerm sync of one variable viewed as nvec vectors of length len.
      * w is [len, nvec] row-major (vector j is the column w[:, j], the Keras

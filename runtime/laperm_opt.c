@@ -46,13 +46,15 @@ laperm_status lp_opt_init(lp_optimizer *o, const lp_model *m, const lp_kernels *
         if (v->len > idx_cap) {
             free(idx);
             idx_cap = v->len;
-            idx = malloc(idx_cap * (sizeof *idx + sizeof(float)));
+            /* idx, then the column, then the argsort's workspace */
+            idx = malloc(idx_cap * (sizeof *idx + sizeof(float)) + k->argsort_workspace(idx_cap));
             if (!idx) goto nomem;
         }
         float *col = (float *)(idx + idx_cap);
+        void *as_ws = col + idx_cap;
         for (size_t j = 0; j < v->nvec; j++) {
             for (size_t r = 0; r < v->len; r++) col[r] = v->w[r * v->nvec + j];
-            if (k->argsort(v->len, col, idx) != 0) {
+            if (k->argsort(v->len, col, idx, as_ws) != 0) {
                 free(idx);
                 lp_opt_free(o);
                 return lp_fail(LAPERM_E_DIVERGED, "%s: NaN in the initial weights", v->name);

@@ -245,9 +245,10 @@ static void test_argsort_vs_scalar(void)
             size_t n = ns[s];
             float *v = fbuf(n);
             uint32_t *i0 = malloc(sizeof(uint32_t) * n), *i1 = malloc(sizeof(uint32_t) * n);
+            void *w0 = malloc(g_ref.argsort_workspace(n) + 1), *w1 = malloc(g_isa[i].argsort_workspace(n) + 1);
             for (int kind = 0; kind < V_KINDS; kind++) {
                 fill_values(v, n, kind);
-                int r0 = g_ref.argsort(n, v, i0), r1 = g_isa[i].argsort(n, v, i1);
+                int r0 = g_ref.argsort(n, v, i0, w0), r1 = g_isa[i].argsort(n, v, i1, w1);
                 cases++;
                 if (r0 != 0 || r1 != 0 || memcmp(i0, i1, sizeof(uint32_t) * n) != 0) {
                     if (bad < 3)
@@ -259,9 +260,11 @@ static void test_argsort_vs_scalar(void)
                 float keep = v[n / 2];
                 v[n / 2] = NAN;
                 cases++;
-                if (g_isa[i].argsort(n, v, i1) != -1) bad++;
+                if (g_isa[i].argsort(n, v, i1, w1) != -1) bad++;
                 v[n / 2] = keep;
             }
+            free(w0);
+            free(w1);
             free(v);
             free(i0);
             free(i1);
@@ -276,14 +279,16 @@ static void make_sync_case(size_t len, size_t nvec, int kind, float *w, float *s
 {
     float *col = fbuf(len);
     uint32_t *idx = malloc(sizeof(uint32_t) * len);
+    void *ws = malloc(g_ref.argsort_workspace(len) + 1);
     for (size_t j = 0; j < nvec; j++) {
         fill_values(col, len, kind == V_CONST ? V_NORMAL : kind);
-        if (g_ref.argsort(len, col, idx) != 0) abort();
+        if (g_ref.argsort(len, col, idx, ws) != 0) abort();
         for (size_t r = 0; r < len; r++) sorted[j * len + r] = col[idx[r]];
         int ckind = kind == V_NORMAL ? V_NORMAL : (int)((j + (size_t)kind) % V_KINDS);
         fill_values(col, len, ckind);
         for (size_t r = 0; r < len; r++) w[r * nvec + j] = col[r];
     }
+    free(ws);
     free(col);
     free(idx);
 }

@@ -57,15 +57,20 @@ static void test_argsort(void)
         uint32_t *idx = malloc(sizeof(uint32_t) * (n ? n : 1));
         uint32_t *idx2 = malloc(sizeof(uint32_t) * (n ? n : 1));
         uint32_t *scr = malloc(sizeof(uint32_t) * (lp_argsort_scratch_words(n) + 1));
+        void *kws = malloc(K.argsort_workspace(n) + 1);
         for (int variant = 0; variant < 3; variant++) {
             if (variant == 0) tie_keys(&r, n, k);
             else if (variant == 1) /* all equal up to the sign of zero */
                 for (size_t i = 0; i < n; i++) k[i] = (i * 31 % 7) < 3 ? -0.0f : 0.0f;
             else /* distinct in the low byte only (one radix pass) */
                 for (size_t i = 0; i < n; i++) k[i] = 1.0f + (float)((i * 37) % 200) * 0x1p-23f;
-            CHECK_EQ_INT(K.argsort(n, k, idx), 0);
+            /* without a workspace (the heapsort above the stack size) */
+            CHECK_EQ_INT(K.argsort(n, k, idx, NULL), 0);
             CHECK_MSG(check_sorted_stable(n, k, idx), "argsort n=%zu variant %d", n, variant);
             CHECK_EQ_INT(lp_scalar_argsort_ws(n, k, idx2, scr), 0);
+            CHECK(n == 0 || memcmp(idx, idx2, sizeof(uint32_t) * n) == 0);
+            /* with the table's workspace (the radix sort) */
+            CHECK_EQ_INT(K.argsort(n, k, idx2, kws), 0);
             CHECK(n == 0 || memcmp(idx, idx2, sizeof(uint32_t) * n) == 0);
             if (n <= 2049) { /* O(n^2) brute force where affordable */
                 int ok = 1;
@@ -79,16 +84,17 @@ static void test_argsort(void)
             for (int a = 0; a < 3; a++) {
                 tie_keys(&r, n, k);
                 k[at[a]] = a == 1 ? -NAN : NAN;
-                CHECK_EQ_INT(K.argsort(n, k, idx), -1);
+                CHECK_EQ_INT(K.argsort(n, k, idx, NULL), -1);
+                CHECK_EQ_INT(K.argsort(n, k, idx, kws), -1);
                 CHECK_EQ_INT(lp_scalar_argsort_ws(n, k, idx2, scr), -1);
             }
         }
-        free(k); free(idx); free(idx2); free(scr);
+        free(k); free(idx); free(idx2); free(scr); free(kws);
     }
     /* exact tie semantics on a hand example */
     float k[6] = {0.0f, -0.0f, -1.0f, 0.0f, -0.0f, -1.0f};
     uint32_t idx[6];
-    CHECK_EQ_INT(K.argsort(6, k, idx), 0);
+    CHECK_EQ_INT(K.argsort(6, k, idx, NULL), 0);
     CHECK(idx[0] == 2 && idx[1] == 5 && idx[2] == 0 && idx[3] == 1 && idx[4] == 3 && idx[5] == 4);
 }
 

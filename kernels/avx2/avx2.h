@@ -36,7 +36,8 @@ void lp_avx2_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, con
 
 size_t lp_avx2_sync_workspace(size_t len, size_t nvec);
 long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
-int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx);
+size_t lp_avx2_argsort_workspace(size_t n);
+int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx, void *ws);
 
 void lp_avx2_relu_fwd(size_t n, const float *x, float *y);
 void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx);

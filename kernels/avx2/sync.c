@@ -13,8 +13,15 @@ long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *
     return lps_sync(len, nvec, w, sorted, ws);
 }
 
-int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx)
+/* Up to LPS_ARGSORT_MAX keys the radix argsort's thread-local buffers,
+ * beyond them the scalar radix argsort in the caller's workspace. */
+size_t lp_avx2_argsort_workspace(size_t n)
+{
+    return n <= LPS_ARGSORT_MAX ? 0 : lp_scalar_argsort_workspace(n);
+}
+
+int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx, void *ws)
 {
     int r = lps_argsort(n, keys, idx);
-    return r == -2 ? lp_scalar_argsort(n, keys, idx) : r;
+    return r == -2 ? lp_scalar_argsort(n, keys, idx, ws) : r;
 }

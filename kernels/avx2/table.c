@@ -32,6 +32,7 @@ void lp_kernels_init_avx2(lp_kernels *k)
     k->adam_update = lp_avx2_adam_update;
     k->impl[LP_KF_ADAM] = "avx2";
 
+    k->argsort_workspace = lp_avx2_argsort_workspace;
     k->argsort = lp_avx2_argsort;
     k->sync_workspace = lp_avx2_sync_workspace;
     k->sync = lp_avx2_sync;

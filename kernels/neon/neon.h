@@ -13,6 +13,7 @@ void lp_neon_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, con
                               const float *dy, float *dw, float *ws);
 size_t lp_neon_sync_workspace(size_t len, size_t nvec);
 long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
-int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx);
+size_t lp_neon_argsort_workspace(size_t n);
+int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx, void *ws);
 
 #endif

@@ -8,6 +8,7 @@ void lp_kernels_init_neon(lp_kernels *k)
     k->conv_workspace = lp_neon_conv_workspace;
     k->conv_bwd_weights = lp_neon_conv_bwd_weights;
     k->impl[LP_KF_CONV] = "neon";
+    k->argsort_workspace = lp_neon_argsort_workspace;
     k->argsort = lp_neon_argsort;
     k->sync_workspace = lp_neon_sync_workspace;
     k->sync = lp_neon_sync;

@@ -7,8 +7,9 @@
  * weights share their high bytes). Fewer than LP_ARGSORT_SMALL keys use a
  * stable insertion sort.
  *
- * lp_scalar_argsort (the table entry) has no scratch argument: up to
- * ARGSORT_STACK_N keys it uses a stack buffer; beyond, an in-place heapsort
+ * lp_scalar_argsort (the table entry): up to ARGSORT_STACK_N keys the
+ * scratch is a stack buffer, beyond it the caller's workspace
+ * (lp_scalar_argsort_workspace); without one (ws NULL), an in-place heapsort
  * on the pair (order bits, position), which is a total order and so gives
  * the same unique stable result without any extra memory. */
 #include "kernels/scalar/scalar.h"
@@ -125,12 +126,18 @@ static void heap_argsort(size_t n, const float *keys, uint32_t *idx)
     }
 }
 
-int lp_scalar_argsort(size_t n, const float *keys, uint32_t *idx)
+size_t lp_scalar_argsort_workspace(size_t n)
+{
+    return n <= ARGSORT_STACK_N ? 0 : lp_argsort_scratch_words(n) * sizeof(uint32_t);
+}
+
+int lp_scalar_argsort(size_t n, const float *keys, uint32_t *idx, void *ws)
 {
     if (n <= ARGSORT_STACK_N) {
         uint32_t scratch[3 * ARGSORT_STACK_N];
         return lp_scalar_argsort_ws(n, keys, idx, scratch);
     }
+    if (ws) return lp_scalar_argsort_ws(n, keys, idx, (uint32_t *)ws);
     if (has_nan(n, keys)) return -1;
     heap_argsort(n, keys, idx);
     return 0;

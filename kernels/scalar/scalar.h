@@ -50,7 +50,8 @@ double lp_scalar_sumsq(size_t n, const float *x);
 void lp_scalar_axpy(size_t n, float a, const float *x, float *y);
 void lp_scalar_adam_update(size_t n, float *w, const float *g, float *m, float *v,
                            float lr_t, float b1, float b2, float eps);
-int lp_scalar_argsort(size_t n, const float *keys, uint32_t *idx);
+size_t lp_scalar_argsort_workspace(size_t n);
+int lp_scalar_argsort(size_t n, const float *keys, uint32_t *idx, void *ws);
 size_t lp_scalar_sync_workspace(size_t len, size_t nvec);
 long lp_scalar_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 

@@ -28,6 +28,7 @@ void lp_kernels_init_scalar(lp_kernels *k)
     k->sumsq = lp_scalar_sumsq;
     k->axpy = lp_scalar_axpy;
     k->adam_update = lp_scalar_adam_update;
+    k->argsort_workspace = lp_scalar_argsort_workspace;
     k->argsort = lp_scalar_argsort;
     k->sync_workspace = lp_scalar_sync_workspace;
     k->sync = lp_scalar_sync;
