@@ -18,6 +18,7 @@
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx512/conv_util.h"
+#include "kernels/common/ksplit_reduce.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -269,17 +270,6 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
             item_gather(g, x, dy, dst, p0, np, w * 12);
         }
     }
-    if (nch > 1) {
-#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
-        for (int e = 0; e < kk; e++) {
-            float *dr = dw + (size_t)e * oc;
-            const float *p0 = part + (size_t)e * oc;
-            for (int o = 0; o < oc; o++) {
-                float s = p0[o];
-                for (int ch = 1; ch < nch; ch++) s += p0[(size_t)ch * kko + o];
-                dr[o] = s;
-            }
-        }
-    }
+    if (nch > 1) lpk_ksplit_reduce(kk, oc, nch, part, 1.0f, 0.0f, dw, oc, lpc_team(flops));
     return 1;
 }

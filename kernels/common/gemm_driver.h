@@ -34,6 +34,7 @@
 #error "define LPG_PREFIX, LPG_MR, LPG_NR, LPG_MC, LPG_KC, LPG_NC and LPG_UKERNEL first"
 #endif
 
+#include "kernels/common/ksplit_reduce.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -576,16 +577,7 @@ static inline int LPG(gemm_ksplit)(int ta, int tb, int m, int n, int k, float al
         LPG(run)(ta, tb, m, n, k0, k1, 1.0f, a, lda, b, ldb, 0.0f, part + (size_t)ch * mn, n,
                  LPG_BBUF, 1, 0, cg);
     }
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int i = 0; i < m; i++) {
-        float *cr = c + (ptrdiff_t)i * ldc;
-        const float *p0 = part + (size_t)i * n;
-        for (int j = 0; j < n; j++) {
-            float s = p0[j];
-            for (int ch = 1; ch < nch; ch++) s += p0[(size_t)ch * mn + j];
-            cr[j] = beta == 0.0f ? alpha * s : fmaf(alpha, s, beta * cr[j]);
-        }
-    }
+    lpk_ksplit_reduce(m, n, nch, part, alpha, beta, c, ldc, nt);
     return 1;
 }
 

@@ -1,0 +1,30 @@
+/* The last step of a k-split product (kernels/common/gemm_driver.h, the
+ * AVX-512 direct weight gradient): the chunks' partial products summed in
+ * chunk order, so the result does not depend on which thread made which
+ * chunk. Header-only, compiled with each ISA's flags. */
+#ifndef LAPERM_KERNELS_COMMON_KSPLIT_REDUCE_H
+#define LAPERM_KERNELS_COMMON_KSPLIT_REDUCE_H
+
+#include <math.h>
+#include <stddef.h>
+
+/* c[i*ldc + j] = alpha * (part_0 + part_1 + ... + part_{nch-1})[i*n + j]
+ * (+ beta * c; beta == 0 overwrites), part_ch at part + ch*m*n, for i < m,
+ * j < n, rows spread over nt threads. */
+static inline void lpk_ksplit_reduce(int m, int n, int nch, const float *part, float alpha,
+                                     float beta, float *c, ptrdiff_t ldc, int nt)
+{
+    const size_t mn = (size_t)m * n;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < m; i++) {
+        float *cr = c + (ptrdiff_t)i * ldc;
+        const float *p0 = part + (size_t)i * n;
+        for (int j = 0; j < n; j++) {
+            float s = p0[j];
+            for (int ch = 1; ch < nch; ch++) s += p0[(size_t)ch * mn + j];
+            cr[j] = beta == 0.0f ? alpha * s : fmaf(alpha, s, beta * cr[j]);
+        }
+    }
+}
+
+#endif
