@@ -9,6 +9,7 @@
 #define LAPERM_TESTS_LP_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,29 @@ static inline const char *lp_test_data_dir(const char *sub)
         exit(77);
     }
     return path;
+}
+
+/* The whole file at path (a zero byte after it, not counted), its size in
+ * *n; NULL (and *n = 0) when it cannot be read. The caller frees it. */
+static inline uint8_t *lp_test_read_file(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = sz >= 0 ? malloc((size_t)sz + 1) : NULL;
+    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[sz] = 0;
+        *n = (size_t)sz;
+    }
+    return b;
 }
 
 #endif

@@ -39,19 +39,6 @@ static const char *P(const char *fmt, ...)
     return buf[at];
 }
 
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
-
 static int write_all(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -168,7 +155,7 @@ static uint8_t *mnist_file(const char *file, size_t *n)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/mnist/%s", DATA, file);
-    uint8_t *b = read_all(p, n);
+    uint8_t *b = lp_test_read_file(p, n);
     CHECK_MSG(b != NULL, "cannot read %s", p);
     return b;
 }
@@ -322,7 +309,7 @@ static void test_cifar_files(void)
     char p[1200];
     size_t n;
     snprintf(p, sizeof p, "%s/cifar-10-batches-bin/data_batch_2.bin", DATA);
-    uint8_t *b2 = read_all(p, &n);
+    uint8_t *b2 = lp_test_read_file(p, &n);
     CHECK_MSG(b2 && n == CIFAR_BYTES, "cannot read %s", p);
     if (!b2 || n != CIFAR_BYTES) {
         free(b2);
@@ -439,7 +426,7 @@ static void test_weight_files(void)
     eval_expect("missing file", "f1", P("missing.h5"), "missing.h5: cannot open: No such file", NULL);
     /* HDF5 but truncated in the middle */
     size_t n;
-    uint8_t *b = read_all(F1, &n);
+    uint8_t *b = lp_test_read_file(F1, &n);
     CHECK(b && write_all(P("cut.h5"), b, n / 2));
     free(b);
     eval_expect("truncated HDF5", "f1", P("cut.h5"), P("cut.h5"), NULL);
@@ -585,7 +572,7 @@ static void test_full_disk(void)
     CHECK_MSG(r.status == 0, "first checkpoint: %s", r.err);
     cli_free(&r);
     size_t n0 = 0;
-    uint8_t *before = read_all(ck, &n0);
+    uint8_t *before = lp_test_read_file(ck, &n0);
     CHECK(before && n0 > 100000);
     /* 256 blocks (128 to 256 KiB): the f2 checkpoint (about 1.7 MB) does not fit */
     const char *cli = getenv("LAPERM_CLI");
@@ -601,7 +588,7 @@ static void test_full_disk(void)
     free(saved);
     expect_error(&r, 1, "full disk", "ck.h5", "File too large");
     size_t n1 = 0;
-    uint8_t *after = read_all(ck, &n1);
+    uint8_t *after = lp_test_read_file(ck, &n1);
     CHECK_MSG(after && n1 == n0 && memcmp(before, after, n0) == 0, "the old checkpoint changed (%zu -> %zu bytes)",
               n0, n1);
     char first[512];

@@ -114,23 +114,6 @@ static void test_cifar_real(void)
 
 /* ---- malformed copies -------------------------------------------------------- */
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)len + 16);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
-
 static void spit(const char *dir, const char *name, const uint8_t *buf, size_t n)
 {
     char p[4200];
@@ -167,9 +150,9 @@ static void test_mnist_malformed(void)
     char p[4200];
     size_t ni, nl;
     FMT(p, "%s/t10k-images-idx3-ubyte", src);
-    uint8_t *img = slurp(p, &ni);
+    uint8_t *img = lp_test_read_file(p, &ni);
     FMT(p, "%s/t10k-labels-idx1-ubyte", src);
-    uint8_t *lab = slurp(p, &nl);
+    uint8_t *lab = lp_test_read_file(p, &nl);
     CHECK(img && lab && ni == 7840016 && nl == 10008);
     if (!img || !lab) { free(img); free(lab); return; }
 
@@ -266,7 +249,7 @@ static void test_cifar_malformed(void)
     char p[4200];
     size_t n;
     FMT(p, "%s/test_batch.bin", src);
-    uint8_t *buf = slurp(p, &n);
+    uint8_t *buf = lp_test_read_file(p, &n);
     CHECK(buf && n == 30730000);
     if (!buf) return;
     const char *d = subdir("cifar-partial");

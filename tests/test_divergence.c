@@ -35,24 +35,10 @@ static const char *P(const char *name)
     return buf[at];
 }
 
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
-
 static int copy_file(const char *from, const char *to)
 {
     size_t n;
-    uint8_t *b = read_all(from, &n);
+    uint8_t *b = lp_test_read_file(from, &n);
     FILE *f = b ? fopen(to, "wb") : NULL;
     int ok = f && fwrite(b, 1, n, f) == n;
     if (f) ok &= fclose(f) == 0;
@@ -63,7 +49,7 @@ static int copy_file(const char *from, const char *to)
 static int same_bytes(const char *a, const char *b)
 {
     size_t na, nb;
-    uint8_t *x = read_all(a, &na), *y = read_all(b, &nb);
+    uint8_t *x = lp_test_read_file(a, &na), *y = lp_test_read_file(b, &nb);
     int same = x && y && na == nb && memcmp(x, y, na) == 0;
     free(x);
     free(y);

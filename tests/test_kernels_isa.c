@@ -541,6 +541,25 @@ static void test_bn_vs_scalar(void)
     }
 }
 
+/* The geometry of a row {n, h, w, c, kh, kw, stride, same} with oc output
+ * channels: 'same' (TF's asymmetric padding) or 'valid'. */
+static lp_conv_geom geom_of(const int *row, int oc)
+{
+    lp_conv_geom g = {0};
+    g.n = row[0]; g.h = row[1]; g.w = row[2]; g.c = row[3];
+    g.kh = row[4]; g.kw = row[5]; g.sh = g.sw = row[6]; g.oc = oc;
+    if (row[7]) {
+        g.oh = lp_same_out(g.h, g.sh);
+        g.ow = lp_same_out(g.w, g.sw);
+        g.pad_top = lp_same_pad_before(g.h, g.kh, g.sh);
+        g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
+    } else {
+        g.oh = (g.h - g.kh) / g.sh + 1;
+        g.ow = (g.w - g.kw) / g.sw + 1;
+    }
+    return g;
+}
+
 static void test_im2col_vs_scalar(void)
 {
     /* n h w c kh kw s same */
@@ -551,19 +570,7 @@ static void test_im2col_vs_scalar(void)
     FOR_ISA(i)
     {
         for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
-            lp_conv_geom g = {0};
-            g.n = geo[s][0]; g.h = geo[s][1]; g.w = geo[s][2]; g.c = geo[s][3];
-            g.kh = geo[s][4]; g.kw = geo[s][5]; g.sh = g.sw = geo[s][6];
-            if (geo[s][7]) {
-                g.oh = lp_same_out(g.h, g.sh);
-                g.ow = lp_same_out(g.w, g.sw);
-                g.pad_top = lp_same_pad_before(g.h, g.kh, g.sh);
-                g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
-            } else {
-                g.oh = (g.h - g.kh) / g.sh + 1;
-                g.ow = (g.w - g.kw) / g.sw + 1;
-            }
-            g.oc = 4;
+            lp_conv_geom g = geom_of(geo[s], 4);
             size_t xs = (size_t)g.n * g.h * g.w * g.c, cs = (size_t)g.n * g.oh * g.ow * g.kh * g.kw * g.c;
             float *x = fbuf(xs), *c0 = fbuf(cs), *c1 = fbuf(cs);
             fill_special(x, xs, 1);
@@ -643,18 +650,7 @@ static void test_conv_vs_reference(void)
     {
         const lp_kernels *t = &g_isa[i];
         for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
-            lp_conv_geom g = {0};
-            g.n = geo[s][0]; g.h = geo[s][1]; g.w = geo[s][2]; g.c = geo[s][3];
-            g.kh = geo[s][4]; g.kw = geo[s][5]; g.sh = g.sw = geo[s][6]; g.oc = geo[s][8];
-            if (geo[s][7]) {
-                g.oh = lp_same_out(g.h, g.sh);
-                g.ow = lp_same_out(g.w, g.sw);
-                g.pad_top = lp_same_pad_before(g.h, g.kh, g.sh);
-                g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
-            } else {
-                g.oh = (g.h - g.kh) / g.sh + 1;
-                g.ow = (g.w - g.kw) / g.sw + 1;
-            }
+            lp_conv_geom g = geom_of(geo[s], geo[s][8]);
             size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
                    wsz = (size_t)g.kh * g.kw * g.c * g.oc, wn = t->conv_workspace(&g);
             float *x = fbuf(xs), *w = fbuf(wsz), *dy = fbuf(ys), *ws = fbuf(wn + 1);
