@@ -91,6 +91,16 @@ laperm_status lp_opt_sync(lp_optimizer *o, lp_model *m, const lp_kernels *k)
     for (int i = 0; i < m->nvars; i++) {
         if (!o->sorted[i]) continue;
         lp_var *v = &m->vars[i];
+        /* The workspace depends on the OpenMP thread limit, which may have
+         * grown since lp_opt_init (or k may be another table): grow it. */
+        size_t need = k->sync_workspace(v->len, v->nvec);
+        if (need > o->sync_ws_bytes) {
+            void *ws = malloc(need);
+            if (!ws) return lp_fail(LAPERM_E_NOMEM, "out of memory for the sync workspace (%zu bytes)", need);
+            free(o->sync_ws);
+            o->sync_ws = ws;
+            o->sync_ws_bytes = need;
+        }
         long bad = k->sync(v->len, v->nvec, v->w, o->sorted[i], o->sync_ws);
         if (bad >= 0)
             return lp_fail(LAPERM_E_DIVERGED, "training diverged at step %ld: NaN in %s (vector %ld)",

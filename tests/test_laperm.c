@@ -7,7 +7,9 @@
 #include "runtime/init.h"
 #include "runtime/train.h"
 
+#include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -202,6 +204,42 @@ static void test_sync_keeps_rank_order(void)
     lp_model_free(m);
 }
 
+/* The sync workspace depends on the OpenMP thread limit: an optimizer made
+ * with 1 thread and synced with 2 grows it (it used to be overrun) and
+ * syncs exactly as one made with 2 threads. */
+static void test_sync_after_more_threads(void)
+{
+    const lp_kernels *k = lp_kernels_get();
+    lp_model *m[2] = {NULL, NULL};
+    lp_optimizer o[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(lp_model_build("conv7", &m[i]) == LAPERM_OK);
+        lp_init_he_uniform(m[i], 9, 1);
+        omp_set_num_threads(i == 0 ? 1 : 2);
+        CHECK(lp_opt_init(&o[i], m[i], k, 0, 1) == LAPERM_OK);
+    }
+    const size_t bytes1 = o[0].sync_ws_bytes;
+    /* the same moved weights in both models */
+    lp_rng r;
+    lp_rng_seed(&r, 10, LP_STREAM_TEST, 0);
+    for (int v = 0; v < m[0]->nvars; v++)
+        for (size_t e = 0; e < m[0]->vars[v].size; e++)
+            m[0]->vars[v].w[e] = m[1]->vars[v].w[e] += 0.01f * (lp_rng_uniform(&r) - 0.5f);
+    omp_set_num_threads(2);
+    CHECK(lp_opt_sync(&o[0], m[0], k) == LAPERM_OK);
+    CHECK(lp_opt_sync(&o[1], m[1], k) == LAPERM_OK);
+    CHECK_MSG(o[0].sync_ws_bytes > bytes1, "workspace %zu bytes after the sync, %zu before",
+              o[0].sync_ws_bytes, bytes1);
+    int same = 1;
+    for (int v = 0; v < m[0]->nvars; v++)
+        same &= memcmp(m[0]->vars[v].w, m[1]->vars[v].w, m[0]->vars[v].size * sizeof(float)) == 0;
+    CHECK(same);
+    for (int i = 0; i < 2; i++) {
+        lp_opt_free(&o[i]);
+        lp_model_free(m[i]);
+    }
+}
+
 static void test_nan_is_divergence(void)
 {
     lp_model *m = small_model();
@@ -248,6 +286,7 @@ int main(void)
     LP_RUN(test_sync_schedule_skip_bias);
     LP_RUN(test_sync_schedule_sync_bias);
     LP_RUN(test_sync_keeps_rank_order);
+    LP_RUN(test_sync_after_more_threads);
     LP_RUN(test_nan_is_divergence);
     LP_RUN(test_run_is_deterministic);
     return lp_test_done();
