@@ -179,11 +179,11 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
         off[e] = (ei[e] * g->w + ej[e]) * c + ci;
     }
     const int span = g->kw * c; /* floats of one window row, contiguous in x */
-    const __mmask16 sm = lpc_mask(span);
+    const float *x_end = x + (size_t)g->n * g->h * g->w * c;
     const double flops = 2.0 * npix * (double)kk * g->oc;
 #pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int tile = 0; tile < ntile; tile++) {
-        _Alignas(64) float buf[MR * GATHER_MAXKK];
+        _Alignas(64) float buf[MR * GATHER_MAXKK + 16]; /* + lpc_window's slack */
         const float *in[MR], *wt[1] = {w};
         float *out[MR];
         const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
@@ -196,15 +196,11 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
             const float *img = x + (size_t)n * g->h * g->w * c;
             if (r >= rows) {
                 memset(b, 0, sizeof(float) * (size_t)kk);
+            } else if (span <= 16) { /* one masked load per window row */
+                lpc_window(img, x_end, g->h, g->w, c, g->kh, g->kw, iy0, ix0, b);
             } else if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
                 const float *corner = img + ((size_t)iy0 * g->w + ix0) * c;
-                if (span <= 16) { /* a window row is one masked load */
-                    for (int i = 0; i < g->kh; i++)
-                        _mm512_mask_storeu_ps(b + i * span, sm,
-                                              _mm512_maskz_loadu_ps(sm, corner + (size_t)i * g->w * c));
-                } else {
-                    for (int e = 0; e < kk; e++) b[e] = corner[off[e]];
-                }
+                for (int e = 0; e < kk; e++) b[e] = corner[off[e]];
             } else {
                 for (int e = 0; e < kk; e++) {
                     const int iy = iy0 + ei[e], ix = ix0 + ej[e];
@@ -229,6 +225,7 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
                              const float *bias, int relu)
 {
     if (!shape_ok(g)) return 0;
+    if (lp_avx512_conv_fwd_input(g, x, w, y, bias, relu)) return 1;
     if (g->c < 8 && g->kh * g->kw * g->c <= GATHER_MAXKK) {
         fwd_gathered(g, x, w, y, bias, relu);
         return 1;

@@ -5,11 +5,44 @@
 
 #include <immintrin.h>
 #include <omp.h>
+#include <stddef.h>
 
 /* The first n of 16 lanes (all for n >= 16). */
 static inline __mmask16 lpc_mask(int n)
 {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
+/* The kh x (kw*c) window whose corner is (iy0, ix0) in one h x w x c image
+ * into b, rows kw*c (<= 16) floats apart, zeros where it leaves the image
+ * (input layers: 1 or 3 channels). A window row is one 16-float load,
+ * the lanes outside the image zeroed; x_end is the end of the whole
+ * tensor x, so that the load stays inside it (else a masked load, whose
+ * masked-off lanes are not read). On Zen 4 a masked load that spans two
+ * cache lines costs several times an unmasked one, and a masked store made
+ * the next row's load wait, so each row is stored whole (16 floats): b
+ * needs 16 - kw*c floats of slack past the window, which are clobbered. */
+static inline void lpc_window(const float *img, const float *x_end, int h, int w, int c, int kh,
+                              int kw, int iy0, int ix0, float *b)
+{
+    const int span = kw * c;
+    const int jlo = ix0 < 0 ? -ix0 : 0, jhi = w - ix0 < kw ? w - ix0 : kw;
+    const __mmask16 lm = jhi > jlo ? (__mmask16)(lpc_mask(jhi * c) & ~lpc_mask(jlo * c)) : 0;
+    const int ilo = iy0 < 0 ? -iy0 : 0, ihi = h - iy0 < kh ? h - iy0 : kh;
+    for (int i = 0; i < kh; i++) {
+        const __mmask16 m = i >= ilo && i < ihi ? lm : 0;
+        const ptrdiff_t at = ((ptrdiff_t)(iy0 + i) * w + ix0) * c;
+        _mm512_storeu_ps(b + i * span,
+                         _mm512_maskz_loadu_ps(m, (const float *)((const char *)img + at * (ptrdiff_t)sizeof(float))));
+    }
+    (void)x_end;
+}
+
+/* Fetch the line at p for writing (PREFETCHW: every AVX-512 CPU has it;
+ * GCC emits it for __builtin_prefetch(p, 1) only with -mprfchw). */
+static inline void lpc_prefetchw(const void *p)
+{
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
 }
 
 /* Threads for `work` flops: one per 4 MFLOP, at most the OpenMP limit (1

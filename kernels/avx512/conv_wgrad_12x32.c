@@ -240,6 +240,171 @@ static void item_window(const lp_conv_geom *g, const float *x, const float *dy, 
     }
 }
 
+/* Input layers with 3x3 windows of short rows (kw*c = 3 or 9 floats: 1 or
+ * 3 channels): the kk index runs window row by window row (e = i*span +
+ * jc), and a window row is `span` contiguous floats of x. The pixels of a
+ * pass are cut into runs: a stretch of one output row whose windows lie
+ * inside the image is one run of three row pointers that advance by
+ * sw*c floats per pixel (nothing copied); pixels whose window touches the
+ * padding are gathered into a buffer (zeros there), consecutive ones
+ * forming one run that advances by kk. A tile holds all KR*SPAN rows of
+ * the kk index it covers in zmm accumulators (27 or 18) across all the
+ * runs of a pass: per pixel one or two loads of dy's row, KR*SPAN
+ * broadcasts and as many FMAs. Each element is still one FMA chain over
+ * the pixels in order. */
+typedef struct {
+    const float *p[3]; /* window rows 0..2 of the run's first pixel */
+    int step;          /* floats from one pixel's rows to the next's */
+    int count;         /* pixels */
+} wg_run;
+
+#define WGR_KERNEL(NAME, KR, SPAN, NV)                                                           \
+    static void NAME(int nrun, const wg_run *run, int i0, const float *dy, ptrdiff_t ldy,      \
+                     __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int more)           \
+    {                                                                                            \
+        __m512 a0[KR * SPAN], a1[KR * SPAN];                                                     \
+        _Pragma("GCC unroll 27") for (int r = 0; r < KR * SPAN; r++)                             \
+        {                                                                                        \
+            a0[r] = more ? _mm512_maskz_loadu_ps(m0, out + r * ldo) : _mm512_setzero_ps();       \
+            a1[r] = more && NV == 2 ? _mm512_maskz_loadu_ps(m1, out + r * ldo + 16)              \
+                                    : _mm512_setzero_ps();                                       \
+        }                                                                                        \
+        for (int u = 0; u < nrun; u++) {                                                         \
+            const float *x0 = run[u].p[i0], *x1 = run[u].p[KR > 1 ? i0 + 1 : i0];                 \
+            const float *x2 = run[u].p[KR > 2 ? i0 + 2 : i0];                                    \
+            const ptrdiff_t st = run[u].step;                                                    \
+            for (int q = run[u].count; q > 0; q--) {                                             \
+                const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                 \
+                const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;             \
+                _mm_prefetch((const char *)(dy + 16 * ldy), _MM_HINT_T0);                         \
+                if (NV == 2) _mm_prefetch((const char *)(dy + 16 * ldy + 16), _MM_HINT_T0);       \
+                dy += ldy;                                                                       \
+                _Pragma("GCC unroll 3") for (int k = 0; k < KR; k++)                             \
+                {                                                                                \
+                    const float *xp = k == 0 ? x0 : k == 1 ? x1 : x2;                            \
+                    _Pragma("GCC unroll 9") for (int s = 0; s < SPAN; s++)                       \
+                    {                                                                            \
+                        const __m512 av = _mm512_set1_ps(xp[s]);                                 \
+                        a0[k * SPAN + s] = _mm512_fmadd_ps(av, b0, a0[k * SPAN + s]);            \
+                        if (NV == 2)                                                             \
+                            a1[k * SPAN + s] = _mm512_fmadd_ps(av, b1, a1[k * SPAN + s]);        \
+                    }                                                                            \
+                }                                                                                \
+                x0 += st;                                                                        \
+                x1 += st;                                                                        \
+                x2 += st;                                                                        \
+            }                                                                                    \
+        }                                                                                        \
+        _Pragma("GCC unroll 27") for (int r = 0; r < KR * SPAN; r++)                             \
+        {                                                                                        \
+            _mm512_mask_storeu_ps(out + r * ldo, m0, a0[r]);                                     \
+            if (NV == 2) _mm512_mask_storeu_ps(out + r * ldo + 16, m1, a1[r]);                   \
+        }                                                                                        \
+    }
+WGR_KERNEL(wgr_3x3x32, 3, 3, 2)
+WGR_KERNEL(wgr_3x3x16, 3, 3, 1)
+WGR_KERNEL(wgr_1x9x32, 1, 9, 2)
+WGR_KERNEL(wgr_3x9x16, 3, 9, 1)
+#undef WGR_KERNEL
+
+static int rows_shape(const lp_conv_geom *g)
+{
+    return g->kh == 3 && g->kw == 3 && (g->c == 1 || g->c == 3);
+}
+
+/* Cuts pixels [p, p + np) (starting at (n, oy, ox)) into runs; border
+ * pixels' windows go to buf (kk floats each). Returns the number of runs
+ * (at most 3 per output row touched, plus one). */
+__attribute__((noinline)) static int make_runs(const lp_conv_geom *g, const float *x, int np, int n, int oy, int ox,
+                     wg_run *run, float *buf)
+{
+    const int c = g->c, kh = g->kh, kw = g->kw, span = kw * c, kk = kh * span;
+    const ptrdiff_t rs = (ptrdiff_t)g->w * c;
+    const float *x_end = x + (size_t)g->n * g->h * g->w * c;
+    /* output columns whose windows lie inside the image horizontally */
+    const int oxl = (g->pad_left + g->sw - 1) / g->sw;
+    const int oxh = g->w - kw + g->pad_left >= 0 ? (g->w - kw + g->pad_left) / g->sw : -1;
+    int nrun = 0, gathered = 0;
+    wg_run *open = NULL; /* the gathered run being extended */
+    while (np > 0) {
+        const int len = g->ow - ox < np ? g->ow - ox : np; /* pixels left in this output row */
+        const int iy0 = oy * g->sh - g->pad_top;
+        const float *img = x + (size_t)n * g->h * g->w * c;
+        const int vin = iy0 >= 0 && iy0 + kh <= g->h;
+        int lo = vin ? (oxl > ox ? oxl : ox) : ox + len, hi = vin ? (oxh < ox + len - 1 ? oxh : ox + len - 1) : ox - 1;
+        if (hi < lo) lo = hi = -1;
+        for (int k = 0; k < len; k++) {
+            const int cx = ox + k;
+            if (lo >= 0 && cx == lo) { /* the interior stretch: one run */
+                const float *corner = img + ((ptrdiff_t)iy0 * g->w + (cx * g->sw - g->pad_left)) * c;
+                wg_run *r = &run[nrun++];
+                for (int i = 0; i < 3; i++) r->p[i] = corner + (i < kh ? i : 0) * rs;
+                r->step = g->sw * c;
+                r->count = hi - lo + 1;
+                k += hi - lo;
+                open = NULL;
+                continue;
+            }
+            float *b = buf + (size_t)gathered++ * kk;
+            lpc_window(img, x_end, g->h, g->w, c, kh, kw, iy0, cx * g->sw - g->pad_left, b);
+            if (open) {
+                open->count++;
+            } else {
+                open = &run[nrun++];
+                for (int i = 0; i < 3; i++) open->p[i] = b + (i < kh ? i : 0) * span;
+                open->step = kk;
+                open->count = 1;
+            }
+        }
+        np -= len;
+        ox += len;
+        if (ox == g->ow) {
+            ox = 0;
+            if (++oy == g->oh) {
+                oy = 0;
+                n++;
+            }
+        }
+    }
+    return nrun;
+}
+
+/* item = a chunk of pixels (rows_shape only), PASS pixels at a time. */
+static void item_rows(const lp_conv_geom *g, const float *x, const float *dy, float *dst, int p0,
+                      int np)
+{
+    const int c = g->c, oc = g->oc, kh = g->kh, span = g->kw * c;
+    _Alignas(64) float buf[PASS * 3 * 9 + 16]; /* + lpc_window's slack */
+    wg_run run[PASS + 1];
+    /* dy's rows of a pass stay in L1 (16 KB) across its tiles */
+    const int pass = oc <= 16 ? PASS : oc <= 32 ? PASS / 2 : PASS / 4;
+    int n, oy, ox;
+    pixel_of(g, p0, &n, &oy, &ox);
+    for (int q0 = 0; q0 < np; q0 += pass) {
+        const int nq = np - q0 < pass ? np - q0 : pass;
+        const int nrun = make_runs(g, x, nq, n, oy, ox, run, buf);
+        for (int q = 0; q < nq; q++) next_pixel(g, &n, &oy, &ox);
+        const float *d = dy + (size_t)(p0 + q0) * oc;
+        const int more = q0 > 0;
+        for (int o0 = 0; o0 < oc; o0 += 32) {
+            const int nc = oc - o0 < 32 ? oc - o0 : 32;
+            const __mmask16 m0 = nc >= 16 ? 0xffff : lpc_mask(nc), m1 = nc > 16 ? lpc_mask(nc - 16) : 0;
+            float *o = dst + o0;
+            if (span == 3) {
+                if (nc > 16)
+                    wgr_3x3x32(nrun, run, 0, d + o0, oc, m0, m1, o, oc, more);
+                else
+                    wgr_3x3x16(nrun, run, 0, d + o0, oc, m0, m1, o, oc, more);
+            } else if (nc > 16) {
+                for (int i = 0; i < kh; i++)
+                    wgr_1x9x32(nrun, run, i, d + o0, oc, m0, m1, o + (size_t)i * span * oc, oc, more);
+            } else {
+                wgr_3x9x16(nrun, run, 0, d + o0, oc, m0, m1, o, oc, more);
+            }
+        }
+    }
+}
+
 int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, const float *dy,
                                       float *dw, float *part)
 {
@@ -251,9 +416,10 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
     if (!rows) rows = npix;
     if (rows > (direct ? MAX_ROWS : MAX_ROWS / 4)) return 0;
     const int nch = (npix + rows - 1) / rows;
-    const int window = !direct && kk <= WIN_MAXKK && g->kw * c <= 16;
+    const int rowwise = !direct && rows_shape(g);
+    const int window = !direct && !rowwise && kk <= WIN_MAXKK && g->kw * c <= 16;
     /* items per chunk */
-    const int per = direct ? taps * ((c + CB - 1) / CB) : window ? 1 : (kk + 11) / 12;
+    const int per = direct ? taps * ((c + CB - 1) / CB) : rowwise || window ? 1 : (kk + 11) / 12;
     const size_t kko = (size_t)kk * oc;
     const double flops = 2.0 * npix * (double)kko;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lpc_team(flops))
@@ -264,6 +430,8 @@ int lp_avx512_conv_bwd_weights_direct(const lp_conv_geom *g, const float *x, con
         if (direct) {
             const int ncb = (c + CB - 1) / CB;
             item_direct(g, x, dy, dst, p0, np, w / ncb, w % ncb);
+        } else if (rowwise) {
+            item_rows(g, x, dy, dst, p0, np);
         } else if (window) {
             item_window(g, x, dy, dst, p0, np);
         } else {
