@@ -142,6 +142,30 @@ static int out_group(size_t weight_floats, int outc)
     return weight_floats * sizeof(float) > (size_t)512 * 1024 ? 32 : outc;
 }
 
+/* Fetch a tile's output lines for writing while its FMAs run: layers whose
+ * output outgrows L2 (resnet50's 32x32x16 at batch 50: 3.3 MB) otherwise
+ * stall in the epilogue, each store waiting for its line. */
+static void prefetch_out(float *const *out, int rows, int o_lo, int o_hi)
+{
+    for (int r = 0; r < rows; r++)
+        for (int o = o_lo; o < o_hi; o += 16) lpc_prefetchw(out[r] + o);
+}
+
+/* in[t*MR + r] = base[r] + off[t] for every tap t and row r (tiles whose
+ * windows all lie inside the image): 12 pointers per tap in two vector
+ * stores instead of 12 scalar ones. */
+static void fill_fixed(const float **in, int taps, const float *const *base, const ptrdiff_t *off)
+{
+    const __m512i b0 = _mm512_loadu_si512((const void *)base);
+    const __m256i b1 = _mm256_loadu_si256((const __m256i *)(base + 8));
+    for (int t = 0; t < taps; t++) {
+        const __m512i d = _mm512_set1_epi64((long long)(off[t] * (ptrdiff_t)sizeof(float)));
+        _mm512_storeu_si512((void *)(in + (ptrdiff_t)t * MR), _mm512_add_epi64(b0, d));
+        _mm256_storeu_si256((__m256i *)(in + (ptrdiff_t)t * MR + 8),
+                            _mm256_add_epi64(b1, _mm512_castsi512_si256(d)));
+    }
+}
+
 /* Drop the taps whose 12 row pointers all point to zeros (the tile lies in
  * the padding for that tap: image borders, small images with 'same'
  * padding): compacts in[] and wt[] in tap order; returns the taps left. */
@@ -245,9 +269,10 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
         const int o_hi = o_lo + og < g->oc ? o_lo + og : g->oc;
         const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
         float *out[MR];
+        const float *corner[MR];
         for (int t = 0; t < taps; t++) wt[t] = w + (size_t)t * g->c * g->oc;
         const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
-        int border = 0;
+        int border = 0, inner = 0; /* inner: rows whose window is inside */
         /* (n, oy, ox) of the tile's first pixel, then stepped row by row */
         int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
         for (int r = 0; r < MR; r++) {
@@ -262,8 +287,8 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
             const float *img = x + (size_t)n * g->h * g->w * g->c;
             if (r < rows && iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
                 /* the whole window inside the image */
-                const float *corner = img + ((size_t)iy0 * g->w + ix0) * g->c;
-                for (int t = 0; t < taps; t++) in[t * MR + r] = corner + toff[t];
+                corner[r] = img + ((size_t)iy0 * g->w + ix0) * g->c;
+                inner |= 1 << r;
             } else {
                 border = 1;
                 for (int i = 0, t = 0; i < g->kh; i++) {
@@ -284,6 +309,14 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
                 }
             }
         }
+        if (!border) {
+            fill_fixed(in, taps, corner, toff);
+        } else {
+            for (int r = 0; r < MR; r++)
+                if (inner >> r & 1)
+                    for (int t = 0; t < taps; t++) in[t * MR + r] = corner[r] + toff[t];
+        }
+        prefetch_out(out, rows, o_lo, o_hi);
         const int kept = border ? drop_zero_taps(taps, in, wt) : taps;
         if (kept == 0) { /* every tap in the padding: 0 (+ bias, ReLU) */
             for (int r = 0; r < rows; r++)
@@ -408,33 +441,68 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
         const int ntap = P->nu * P->nv;
         const int pm = position_major(hw, (size_t)g->n * g->oh * g->ow * oc);
-        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
+        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS], *base[MR];
         float *out[MR];
-        int border = 0;
+        int border = 0, inner = 0; /* inner: rows with every tap inside dy */
+        ptrdiff_t toff[MAX_TAPS];
+        for (int u = 0, t = 0; u < P->nu; u++)
+            for (int v = 0; v < P->nv; v++, t++) toff[t] = -((ptrdiff_t)u * g->ow + v) * oc;
         for (int u = 0, t = 0; u < P->nu; u++)
             for (int v = 0; v < P->nv; v++, t++)
                 wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
+        /* (n, a, b) of the tile's first pixel by division, then stepped
+         * row by row (rows past `rows` repeat the last live one) */
+        int n, a, b, k = 0, idx = 0;
+        const int cls = !pm && P->wa <= MAX_COLS;
+        if (pm) { /* position-major (a, b, n) */
+            const int rr = p0 / g->n;
+            n = p0 - rr * g->n;
+            a = rr / P->wa;
+            b = rr - a * P->wa;
+        } else if (cls) { /* class by class, (n, a, column) in each */
+            int q = p0;
+            while (q >= g->n * P->ha * P->ncol[k]) q -= g->n * P->ha * P->ncol[k++];
+            const int nc = P->ncol[k];
+            n = q / (P->ha * nc);
+            const int rr = q - n * P->ha * nc;
+            a = rr / nc;
+            idx = rr - a * nc;
+            b = P->col[P->cstart[k] + idx];
+        } else { /* image-major (n, a, b) */
+            n = p0 / hw;
+            const int rr = p0 - n * hw;
+            a = rr / P->wa;
+            b = rr - a * P->wa;
+        }
         for (int r = 0; r < MR; r++) {
-            const int p = p0 + (r < rows ? r : rows - 1);
-            int n, a, b;
-            if (pm) { /* position-major (a, b, n) */
-                const int rr = p / g->n;
-                n = p - rr * g->n;
-                a = rr / P->wa;
-                b = rr - a * P->wa;
-            } else if (P->wa <= MAX_COLS) { /* class by class, (n, a, column) in each */
-                int k = 0, q = p;
-                while (q >= g->n * P->ha * P->ncol[k]) q -= g->n * P->ha * P->ncol[k++];
-                const int nc = P->ncol[k];
-                n = q / (P->ha * nc);
-                const int rr = q - n * P->ha * nc;
-                a = rr / nc;
-                b = P->col[P->cstart[k] + rr - a * nc];
-            } else { /* image-major (n, a, b) */
-                n = p / hw;
-                const int rr = p - n * hw;
-                a = rr / P->wa;
-                b = rr - a * P->wa;
+            if (r > 0 && r < rows) {
+                if (pm) {
+                    if (++n == g->n) {
+                        n = 0;
+                        if (++b == P->wa) {
+                            b = 0;
+                            a++;
+                        }
+                    }
+                } else if (cls) {
+                    if (++idx == P->ncol[k]) {
+                        idx = 0;
+                        if (++a == P->ha) {
+                            a = 0;
+                            if (++n == g->n) {
+                                n = 0;
+                                k++;
+                            }
+                        }
+                    }
+                    b = P->col[P->cstart[k] + idx];
+                } else if (++b == P->wa) {
+                    b = 0;
+                    if (++a == P->ha) {
+                        a = 0;
+                        n++;
+                    }
+                }
             }
             const int live = r < rows;
             const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
@@ -444,10 +512,8 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             const float *img = dy + (size_t)n * g->oh * g->ow * oc;
             if (live && qy - P->nu + 1 >= 0 && qy < g->oh && qx - P->nv + 1 >= 0 && qx < g->ow) {
                 /* every tap inside dy: fixed offsets from (qy, qx) */
-                const float *at = img + ((size_t)qy * g->ow + qx) * oc;
-                for (int u = 0, t = 0; u < P->nu; u++)
-                    for (int v = 0; v < P->nv; v++, t++)
-                        in[t * MR + r] = at - ((ptrdiff_t)u * g->ow + v) * oc;
+                base[r] = img + ((size_t)qy * g->ow + qx) * oc;
+                inner |= 1 << r;
                 continue;
             }
             border = 1;
@@ -461,6 +527,14 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                 }
             }
         }
+        if (!border) {
+            fill_fixed(in, ntap, base, toff);
+        } else {
+            for (int r = 0; r < MR; r++)
+                if (inner >> r & 1)
+                    for (int t = 0; t < ntap; t++) in[t * MR + r] = base[r] + toff[t];
+        }
+        prefetch_out(out, rows, o_lo, o_hi);
         const int kept = border ? drop_zero_taps(ntap, in, wt) : ntap;
         if (kept == 0) {
             for (int r = 0; r < rows; r++) memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));

@@ -42,7 +42,7 @@ static const _Alignas(64) float zeros[MAX_C];
                      __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int rows, int more)  \
     {                                                                                            \
         __m512 a0[R], a1[R];                                                                     \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                     \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
         {                                                                                        \
             a0[r] = more && r < rows ? _mm512_maskz_loadu_ps(m0, out + r * ldo)                  \
                                      : _mm512_setzero_ps();                                      \
@@ -54,14 +54,14 @@ static const _Alignas(64) float zeros[MAX_C];
             const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                     \
             const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;                 \
             dy += ldy;                                                                           \
-            _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                 \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                 \
             {                                                                                    \
                 const __m512 av = _mm512_set1_ps(xp[r]);                                         \
                 a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                          \
                 if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                             \
             }                                                                                    \
         }                                                                                        \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                     \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
         {                                                                                        \
             if (r < rows) {                                                                      \
                 _mm512_mask_storeu_ps(out + r * ldo, m0, a0[r]);                                 \
@@ -76,6 +76,76 @@ WG_KERNEL(wg_12x16, 12, 1)
 WG_KERNEL(wg_8x16, 8, 1)
 WG_KERNEL(wg_4x16, 4, 1)
 #undef WG_KERNEL
+
+/* The same tiles over runs of pixels (item_direct): a run is `count`
+ * pixels whose tap rows start at p0 and advance by `step` floats (0 for a
+ * run in the padding, p0 a row of zeros), so no pointer per pixel. */
+typedef struct {
+    const float *p0;
+    int step, count;
+} wd_run;
+
+#define WD_KERNEL(NAME, R, NV)                                                                   \
+    static void NAME(int nrun, const wd_run *run, int off, const float *dy, ptrdiff_t ldy,      \
+                     __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int rows, int more)  \
+    {                                                                                            \
+        __m512 a0[R], a1[R];                                                                     \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
+        {                                                                                        \
+            a0[r] = more && r < rows ? _mm512_maskz_loadu_ps(m0, out + r * ldo)                  \
+                                     : _mm512_setzero_ps();                                      \
+            a1[r] = more && r < rows && NV == 2 ? _mm512_maskz_loadu_ps(m1, out + r * ldo + 16)  \
+                                                : _mm512_setzero_ps();                           \
+        }                                                                                        \
+        for (int u = 0; u < nrun; u++) {                                                         \
+            const float *xp = run[u].p0 + off;                                                   \
+            const ptrdiff_t st = run[u].step;                                                    \
+            for (int q = run[u].count; q > 0; q--) {                                             \
+                const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                 \
+                const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;             \
+                dy += ldy;                                                                       \
+                _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                             \
+                {                                                                                \
+                    const __m512 av = _mm512_set1_ps(xp[r]);                                     \
+                    a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                      \
+                    if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                         \
+                }                                                                                \
+                xp += st;                                                                        \
+            }                                                                                    \
+        }                                                                                        \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
+        {                                                                                        \
+            if (r < rows) {                                                                      \
+                _mm512_mask_storeu_ps(out + r * ldo, m0, a0[r]);                                 \
+                if (NV == 2) _mm512_mask_storeu_ps(out + r * ldo + 16, m1, a1[r]);               \
+            }                                                                                    \
+        }                                                                                        \
+    }
+WD_KERNEL(wd_12x32, 12, 2)
+WD_KERNEL(wd_8x32, 8, 2)
+WD_KERNEL(wd_4x32, 4, 2)
+WD_KERNEL(wd_16x16, 16, 1)
+WD_KERNEL(wd_12x16, 12, 1)
+WD_KERNEL(wd_8x16, 8, 1)
+WD_KERNEL(wd_4x16, 4, 1)
+#undef WD_KERNEL
+
+typedef void (*wd_fn)(int, const wd_run *, int, const float *, ptrdiff_t, __mmask16, __mmask16,
+                      float *, ptrdiff_t, int, int);
+
+/* Rows [0, nr) (nr <= 16; 16 only with oc <= 16) of the tap's channels
+ * from `off`, all output-channel tiles, over the runs. */
+static void wd_tile_row(int nrun, const wd_run *run, int off, const float *dy, int oc, float *dst,
+                        int nr, int more)
+{
+    for (int o0 = 0; o0 < oc; o0 += 32) {
+        const int nc = oc - o0 < 32 ? oc - o0 : 32;
+        wd_fn f = nc > 16 ? (nr > 8 ? wd_12x32 : nr > 4 ? wd_8x32 : wd_4x32)
+                          : (nr > 12 ? wd_16x16 : nr > 8 ? wd_12x16 : nr > 4 ? wd_8x16 : wd_4x16);
+        f(nrun, run, off, dy + o0, oc, nc > 16 ? 0xffff : lpc_mask(nc), nc > 16 ? lpc_mask(nc - 16) : 0,
+          dst + o0, oc, nr, more);
+    }
+}
 
 typedef void (*wg_fn)(int, const float *const *, int, const float *, ptrdiff_t, __mmask16,
                       __mmask16, float *, ptrdiff_t, int, int);
@@ -115,27 +185,64 @@ static inline void next_pixel(const lp_conv_geom *g, int *n, int *oy, int *ox)
     }
 }
 
-/* Channels multiple of 4: item = (chunk, tap, block of CB channels). */
+/* Runs of the pixels [p, p + np) (starting at (n, oy, ox)) for tap (i, j):
+ * per output row, the pixels whose tap lies inside the image form one run
+ * (step sw*c), those in the padding one run each side (zeros, step 0). */
+static int tap_runs(const lp_conv_geom *g, const float *x, int i, int j, int np, int n, int oy,
+                    int ox, wd_run *run)
+{
+    const int c = g->c;
+    /* output columns whose tap column ix = ox*sw - pad + j lies in [0, w) */
+    const int jj = j - g->pad_left;
+    const int lo = jj >= 0 ? 0 : (-jj + g->sw - 1) / g->sw;
+    const int hi = g->w - 1 - jj >= 0 ? (g->w - 1 - jj) / g->sw : -1;
+    int nrun = 0;
+    while (np > 0) {
+        const int len = g->ow - ox < np ? g->ow - ox : np;
+        const int iy = oy * g->sh - g->pad_top + i;
+        int a = ox, e = ox + len; /* [a, e): this row's pixels */
+        int ilo = lo > a ? lo : a, ihi = hi + 1 < e ? hi + 1 : e;
+        if (iy < 0 || iy >= g->h || ihi <= ilo) ilo = ihi = e;
+        if (ilo > a) run[nrun++] = (wd_run){zeros, 0, ilo - a};
+        if (ihi > ilo)
+            run[nrun++] = (wd_run){x + (((size_t)n * g->h + iy) * g->w + (ilo * g->sw + jj)) * c,
+                                   g->sw * c, ihi - ilo};
+        if (e > ihi) run[nrun++] = (wd_run){zeros, 0, e - ihi};
+        np -= len;
+        ox += len;
+        if (ox == g->ow) {
+            ox = 0;
+            if (++oy == g->oh) {
+                oy = 0;
+                n++;
+            }
+        }
+    }
+    return nrun;
+}
+
+/* Channels multiple of 4: item = (chunk, tap, block of CB channels), PASS
+ * pixels at a time, each pass's pixels as runs (tap_runs). */
 static void item_direct(const lp_conv_geom *g, const float *x, const float *dy, float *dst, int p0,
                         int np, int t, int cb)
 {
     const int c = g->c, oc = g->oc, i = t / g->kw, j = t - i * g->kw;
-    const float *px[MAX_ROWS];
+    wd_run run[3 * PASS + 3];
+    const int c0 = cb * CB, c1 = (cb + 1) * CB < c ? (cb + 1) * CB : c;
     int n, oy, ox;
     pixel_of(g, p0, &n, &oy, &ox);
-    for (int p = 0; p < np; p++) {
-        const int iy = oy * g->sh - g->pad_top + i, ix = ox * g->sw - g->pad_left + j;
-        px[p] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                    ? x + (((size_t)n * g->h + iy) * g->w + ix) * c
-                    : zeros;
-        next_pixel(g, &n, &oy, &ox);
-    }
-    const int c1 = (cb + 1) * CB < c ? (cb + 1) * CB : c;
     for (int q0 = 0; q0 < np; q0 += PASS) {
         const int nq = np - q0 < PASS ? np - q0 : PASS;
-        for (int ci0 = cb * CB; ci0 < c1; ci0 += 12)
-            wg_tile_row(nq, px + q0, ci0, dy + (size_t)(p0 + q0) * oc, oc,
-                        dst + ((size_t)t * c + ci0) * oc, c1 - ci0 < 12 ? c1 - ci0 : 12, q0 > 0);
+        const int nrun = tap_runs(g, x, i, j, nq, n, oy, ox, run);
+        for (int q = 0; q < nq; q++) next_pixel(g, &n, &oy, &ox);
+        const float *d = dy + (size_t)(p0 + q0) * oc;
+        if (c1 - c0 == 16 && oc <= 16) { /* one 16x16 tile instead of 12 + 4 rows */
+            wd_tile_row(nrun, run, c0, d, oc, dst + ((size_t)t * c + c0) * oc, 16, q0 > 0);
+            continue;
+        }
+        for (int ci0 = c0; ci0 < c1; ci0 += 12)
+            wd_tile_row(nrun, run, ci0, d, oc, dst + ((size_t)t * c + ci0) * oc,
+                        c1 - ci0 < 12 ? c1 - ci0 : 12, q0 > 0);
     }
 }
 
