@@ -503,6 +503,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         for (int u = 0, t = 0; u < P->nu; u++)
             for (int v = 0; v < P->nv; v++, t++)
                 wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
+        const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
         /* (n, a, b) of the tile's first pixel by division, then stepped
          * row by row (rows past `rows` repeat the last live one) */
         int n, a, b, k = 0, idx = 0;
@@ -560,8 +561,8 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             const int live = r < rows;
             const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
             out[r] = dx + (((size_t)n * g->h + iy) * g->w + ix) * c;
-            /* oy = (iy + pad - ry) / s - u */
-            const int qy = (iy + g->pad_top - P->ry) / g->sh, qx = (ix + g->pad_left - P->rx) / g->sw;
+            /* oy = (iy + pad - ry) / s - u, the division exact: qy0 + a */
+            const int qy = qy0 + a, qx = qx0 + b;
             const float *img = dy + (size_t)n * g->oh * g->ow * oc;
             if (live && qy - P->nu + 1 >= 0 && qy < g->oh && qx - P->nv + 1 >= 0 && qx < g->ow) {
                 /* every tap inside dy: fixed offsets from (qy, qx) */
