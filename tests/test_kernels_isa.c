@@ -651,7 +651,10 @@ static void test_conv_vs_reference(void)
         {3, 32, 32, 3, 3, 3, 1, 1, 64}, {2, 12, 9, 1, 3, 3, 1, 1, 13},
         {3, 9, 7, 3, 3, 3, 1, 0, 40},   {1, 64, 64, 3, 3, 3, 1, 1, 64},
         /* 1x1 windows: stride 2 over odd sizes, stride 1 */
-        {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20}};
+        {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
+        /* other channel counts below 8 (gathered windows, whole or by 12) */
+        {3, 9, 9, 2, 3, 3, 1, 1, 20},   {2, 10, 8, 5, 3, 3, 2, 1, 36},
+        {2, 9, 9, 1, 5, 5, 1, 0, 17}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];

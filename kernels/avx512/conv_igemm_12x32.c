@@ -69,19 +69,7 @@ static const _Alignas(64) float zeros[MAX_C];
         const __m512 bb1 = bias && NV == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : z;           \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                    \
         {                                                                                        \
-            if (r < rows) {                                                                      \
-                __m512 v0 = a0[r], v1 = a1[r];                                                   \
-                if (bias) {                                                                      \
-                    v0 = _mm512_add_ps(v0, bb0);                                                 \
-                    v1 = _mm512_add_ps(v1, bb1);                                                 \
-                }                                                                                \
-                if (relu) {                                                                      \
-                    v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, z, _CMP_LT_OQ), z);       \
-                    v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, z, _CMP_LT_OQ), z);       \
-                }                                                                                \
-                _mm512_mask_storeu_ps(out[r], m0, v0);                                           \
-                if (NV == 2) _mm512_mask_storeu_ps(out[r] + 16, m1, v1);                         \
-            }                                                                                    \
+            if (r < rows) lpc_store_row(out[r], a0[r], a1[r], NV, bias != NULL, bb0, bb1, relu, m0, m1); \
         }                                                                                        \
     }
 #define IGEMM_ROW(NV, r, pr)                                                                       \

@@ -60,29 +60,11 @@
             }                                                                                    \
         }                                                                                        \
         const __m512 z = _mm512_setzero_ps();                                                    \
-        const int full = m0 == 0xffff && (NV == 1 || m1 == 0xffff);                              \
         const __m512 bb0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : z;                           \
         const __m512 bb1 = bias && NV == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : z;           \
         _Pragma("GCC unroll 12") for (int p = 0; p < MR; p++)                                    \
         {                                                                                        \
-            if (out[p]) {                                                                        \
-                __m512 v0 = a0[p], v1 = a1[p];                                                   \
-                if (bias) {                                                                      \
-                    v0 = _mm512_add_ps(v0, bb0);                                                 \
-                    v1 = _mm512_add_ps(v1, bb1);                                                 \
-                }                                                                                \
-                if (relu) {                                                                      \
-                    v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, z, _CMP_LT_OQ), z);       \
-                    v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, z, _CMP_LT_OQ), z);       \
-                }                                                                                \
-                if (full) {                                                                      \
-                    _mm512_storeu_ps(out[p], v0);                                                \
-                    if (NV == 2) _mm512_storeu_ps(out[p] + 16, v1);                              \
-                } else {                                                                         \
-                    _mm512_mask_storeu_ps(out[p], m0, v0);                                       \
-                    if (NV == 2) _mm512_mask_storeu_ps(out[p] + 16, m1, v1);                     \
-                }                                                                                \
-            }                                                                                    \
+            if (out[p]) lpc_store_row(out[p], a0[p], a1[p], NV, bias != NULL, bb0, bb1, relu, m0, m1); \
         }                                                                                        \
     }
 INPUT_KERNEL(input_c1_12x32, 3, 1, 2)

@@ -38,6 +38,29 @@ static inline void lpc_window(const float *img, const float *x_end, int h, int w
     (void)x_end;
 }
 
+/* The epilogue of an output row held in v0 (and v1 for 32 columns):
+ * + bias (bb0/bb1, when has_bias), then x < 0 ? 0 : x (bias_add's and
+ * relu_fwd's operations, so the fused result has their bits), stored
+ * under the column masks. Always inlined: the callers pass accumulators
+ * by constant index from unrolled loops, which keeps them in registers. */
+static inline __attribute__((always_inline)) void lpc_store_row(float *out, __m512 v0, __m512 v1,
+                                                                int nv, int has_bias, __m512 bb0,
+                                                                __m512 bb1, int relu,
+                                                                __mmask16 m0, __mmask16 m1)
+{
+    const __m512 z = _mm512_setzero_ps();
+    if (has_bias) {
+        v0 = _mm512_add_ps(v0, bb0);
+        v1 = _mm512_add_ps(v1, bb1);
+    }
+    if (relu) {
+        v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, z, _CMP_LT_OQ), z);
+        v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, z, _CMP_LT_OQ), z);
+    }
+    _mm512_mask_storeu_ps(out, m0, v0);
+    if (nv == 2) _mm512_mask_storeu_ps(out + 16, m1, v1);
+}
+
 /* Fetch the line at p for writing (PREFETCHW: every AVX-512 CPU has it;
  * GCC emits it for __builtin_prefetch(p, 1) only with -mprfchw). */
 static inline void lpc_prefetchw(const void *p)

@@ -33,53 +33,15 @@
 
 static const _Alignas(64) float zeros[MAX_C];
 
-/* acc[r][:] = (more ? out[r*ldo + :] : 0) + sum_p px[p][off + r] * dy[p*ldy + :]
- * (one FMA chain per element, p ascending), out[r*ldo + :] = acc[r] for the
- * first `rows` rows. Passing the accumulators through `out` between passes
- * leaves every chain as it was. */
-#define WG_KERNEL(NAME, R, NV)                                                                   \
-    static void NAME(int np, const float *const *px, int off, const float *dy, ptrdiff_t ldy,   \
-                     __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int rows, int more)  \
-    {                                                                                            \
-        __m512 a0[R], a1[R];                                                                     \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
-        {                                                                                        \
-            a0[r] = more && r < rows ? _mm512_maskz_loadu_ps(m0, out + r * ldo)                  \
-                                     : _mm512_setzero_ps();                                      \
-            a1[r] = more && r < rows && NV == 2 ? _mm512_maskz_loadu_ps(m1, out + r * ldo + 16)  \
-                                                : _mm512_setzero_ps();                           \
-        }                                                                                        \
-        for (int p = 0; p < np; p++) {                                                           \
-            const float *xp = px[p] + off;                                                       \
-            const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                     \
-            const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;                 \
-            dy += ldy;                                                                           \
-            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                 \
-            {                                                                                    \
-                const __m512 av = _mm512_set1_ps(xp[r]);                                         \
-                a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                          \
-                if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                             \
-            }                                                                                    \
-        }                                                                                        \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                     \
-        {                                                                                        \
-            if (r < rows) {                                                                      \
-                _mm512_mask_storeu_ps(out + r * ldo, m0, a0[r]);                                 \
-                if (NV == 2) _mm512_mask_storeu_ps(out + r * ldo + 16, m1, a1[r]);               \
-            }                                                                                    \
-        }                                                                                        \
-    }
-WG_KERNEL(wg_12x32, 12, 2)
-WG_KERNEL(wg_8x32, 8, 2)
-WG_KERNEL(wg_4x32, 4, 2)
-WG_KERNEL(wg_12x16, 12, 1)
-WG_KERNEL(wg_8x16, 8, 1)
-WG_KERNEL(wg_4x16, 4, 1)
-#undef WG_KERNEL
 
-/* The same tiles over runs of pixels (item_direct): a run is `count`
- * pixels whose tap rows start at p0 and advance by `step` floats (0 for a
- * run in the padding, p0 a row of zeros), so no pointer per pixel. */
+/* acc[r][:] = (more ? out[r*ldo + :] : 0) + sum over the pixels p of the
+ * runs of x_p[off + r] * dy[p*ldy + :] (one FMA chain per element, pixels
+ * in order), out[r*ldo + :] = acc[r] for the first `rows` rows. Passing
+ * the accumulators through `out` between passes leaves every chain as it
+ * was. A run is `count` pixels whose rows x_p start at p0 and advance by
+ * `step` floats: a tap's input row along an output row (step sw*c), the
+ * padding (a row of zeros, step 0), or a buffer of gathered windows (step:
+ * the window's size); no pointer per pixel. */
 typedef struct {
     const float *p0;
     int step, count;
@@ -143,24 +105,6 @@ static void wd_tile_row(int nrun, const wd_run *run, int off, const float *dy, i
         wd_fn f = nc > 16 ? (nr > 8 ? wd_12x32 : nr > 4 ? wd_8x32 : wd_4x32)
                           : (nr > 12 ? wd_16x16 : nr > 8 ? wd_12x16 : nr > 4 ? wd_8x16 : wd_4x16);
         f(nrun, run, off, dy + o0, oc, nc > 16 ? 0xffff : lpc_mask(nc), nc > 16 ? lpc_mask(nc - 16) : 0,
-          dst + o0, oc, nr, more);
-    }
-}
-
-typedef void (*wg_fn)(int, const float *const *, int, const float *, ptrdiff_t, __mmask16,
-                      __mmask16, float *, ptrdiff_t, int, int);
-
-/* dst rows [0, nr) (nr <= 12; the row inputs px[p][off .. off+nr)) for the
- * pixels of px, all output-channel tiles; `more`: add to dst. R rounds nr
- * up to 4, 8 or 12: the inputs must be readable that far. */
-static void wg_tile_row(int np, const float *const *px, int off, const float *dy, int oc,
-                        float *dst, int nr, int more)
-{
-    for (int o0 = 0; o0 < oc; o0 += 32) {
-        const int nc = oc - o0 < 32 ? oc - o0 : 32;
-        wg_fn f = nc > 16 ? (nr > 8 ? wg_12x32 : nr > 4 ? wg_8x32 : wg_4x32)
-                          : (nr > 8 ? wg_12x16 : nr > 4 ? wg_8x16 : wg_4x16);
-        f(np, px, off, dy + o0, oc, nc > 16 ? 0xffff : lpc_mask(nc), nc > 16 ? lpc_mask(nc - 16) : 0,
           dst + o0, oc, nr, more);
     }
 }
@@ -254,7 +198,6 @@ static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, 
     const int c = g->c, oc = g->oc, kk = g->kh * g->kw * c;
     const int nr = kk - e0 < 12 ? kk - e0 : 12;
     _Alignas(64) float buf[MAX_ROWS / 4 * 12 + 16];
-    const float *px[MAX_ROWS / 4];
     int ri[12], rj[12], rci[12];
     for (int r = 0; r < nr; r++) {
         const int e = e0 + r, t = e / c;
@@ -274,7 +217,6 @@ static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, 
         float *b = buf + (size_t)p * 12;
         const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
         const float *img = x + (size_t)n * g->h * g->w * c;
-        px[p] = b;
         if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
             /* the whole window inside the image: one gather (the store's
              * lanes 12-15 land in the next pixel's slot or the slack) */
@@ -292,13 +234,12 @@ static void item_gather(const lp_conv_geom *g, const float *x, const float *dy, 
             }
             b[r] = v;
         }
-        px[p] = b;
         next_pixel(g, &n, &oy, &ox);
     }
     for (int q0 = 0; q0 < np; q0 += PASS) {
         const int nq = np - q0 < PASS ? np - q0 : PASS;
-        wg_tile_row(nq, px + q0, 0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc, nr,
-                    q0 > 0);
+        const wd_run run = {buf + (size_t)q0 * 12, 12, nq};
+        wd_tile_row(1, &run, 0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc, nr, q0 > 0);
     }
 }
 
@@ -314,14 +255,12 @@ static void item_window(const lp_conv_geom *g, const float *x, const float *dy, 
     const int kkp = (kk + 3) & ~3; /* the 4-row tail tile reads up to here */
     const __mmask16 sm = lpc_mask(span);
     _Alignas(64) float buf[PASS * WIN_MAXKK + 16];
-    const float *px[PASS];
     int n, oy, ox;
     pixel_of(g, p0, &n, &oy, &ox);
     for (int q0 = 0; q0 < np; q0 += PASS) {
         const int nq = np - q0 < PASS ? np - q0 : PASS;
         for (int q = 0; q < nq; q++) {
             float *b = buf + (size_t)q * kkp;
-            px[q] = b;
             for (int e = kk; e < kkp; e++) b[e] = 0.0f;
             const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
             const float *img = x + (size_t)n * g->h * g->w * c;
@@ -341,8 +280,9 @@ static void item_window(const lp_conv_geom *g, const float *x, const float *dy, 
             }
             next_pixel(g, &n, &oy, &ox);
         }
+        const wd_run run = {buf, kkp, nq};
         for (int e0 = 0; e0 < kk; e0 += 12)
-            wg_tile_row(nq, px, e0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc,
+            wd_tile_row(1, &run, e0, dy + (size_t)(p0 + q0) * oc, oc, dst + (size_t)e0 * oc,
                         kk - e0 < 12 ? kk - e0 : 12, q0 > 0);
     }
 }
