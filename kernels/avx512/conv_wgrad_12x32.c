@@ -118,6 +118,20 @@ static inline void pixel_of(const lp_conv_geom *g, int p, int *n, int *oy, int *
     *ox = p - *n * ohw - *oy * g->ow;
 }
 
+/* Past the last len pixels of the current output row (ox + len == ow) or
+ * of a pass that ends inside it. */
+static inline void end_of_row(const lp_conv_geom *g, int len, int *n, int *oy, int *ox)
+{
+    *ox += len;
+    if (*ox == g->ow) {
+        *ox = 0;
+        if (++*oy == g->oh) {
+            *oy = 0;
+            ++*n;
+        }
+    }
+}
+
 static inline void next_pixel(const lp_conv_geom *g, int *n, int *oy, int *ox)
 {
     if (++*ox == g->ow) {
@@ -153,14 +167,7 @@ static int tap_runs(const lp_conv_geom *g, const float *x, int i, int j, int np,
                                    g->sw * c, ihi - ilo};
         if (e > ihi) run[nrun++] = (wd_run){zeros, 0, e - ihi};
         np -= len;
-        ox += len;
-        if (ox == g->ow) {
-            ox = 0;
-            if (++oy == g->oh) {
-                oy = 0;
-                n++;
-            }
-        }
+        end_of_row(g, len, &n, &oy, &ox);
     }
     return nrun;
 }
@@ -404,14 +411,7 @@ __attribute__((noinline)) static int make_runs(const lp_conv_geom *g, const floa
             }
         }
         np -= len;
-        ox += len;
-        if (ox == g->ow) {
-            ox = 0;
-            if (++oy == g->oh) {
-                oy = 0;
-                n++;
-            }
-        }
+        end_of_row(g, len, &n, &oy, &ox);
     }
     return nrun;
 }
