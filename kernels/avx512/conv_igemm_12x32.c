@@ -376,6 +376,9 @@ typedef struct {
      * pixels in a tile would keep every tap for all of them. wa > MAX_COLS:
      * one class, the identity. */
     int ncls, ncol[MAX_CLS], cstart[MAX_CLS];
+    /* inner[k]: every tap column reaches class k's columns; contig[k]:
+     * its columns are consecutive (the fast path of a tile) */
+    unsigned char inner[MAX_CLS], contig[MAX_CLS];
     short col[MAX_COLS];
 } phase;
 
@@ -466,6 +469,8 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             f->ncls = 1;
             f->ncol[0] = f->wa;
             f->cstart[0] = 0;
+            f->inner[0] = 0;
+            f->contig[0] = 1;
             if (f->wa <= MAX_COLS && f->nv > 0) {
                 /* signature of column b: the range [vlo, vhi] of tap columns
                  * with 0 <= qx - v < ow; classes in order of first column */
@@ -490,6 +495,8 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                         for (int b = 0; b < f->wa; b++)
                             if (sig[b] == cls_sig[k]) f->col[at++] = (short)b;
                         f->ncol[k] = at - f->cstart[k];
+                        f->inner[k] = cls_sig[k] == f->nv - 1; /* [0, nv - 1] */
+                        f->contig[k] = f->col[at - 1] - f->col[f->cstart[k]] == f->ncol[k] - 1;
                     }
                     f->ncls = ncls;
                 }
@@ -556,7 +563,38 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             a = rr / P->wa;
             b = rr - a * P->wa;
         }
-        for (int r = 0; r < MR; r++) {
+        /* Fast path: a full tile of a class whose columns are consecutive
+         * and reached by every tap column, over at most two image rows
+         * that every tap row reaches: rows r < len1 are consecutive
+         * columns of row (n, a), the rest continue at the start of the
+         * next row; base and out pointers by lane, no per-row logic. */
+        int fast = 0;
+        if (cls && rows == MR && P->inner[k] && P->contig[k]) {
+            const int nc = P->ncol[k], len1 = nc - idx < MR ? nc - idx : MR;
+            int n2 = n, a2 = a;
+            if (len1 < MR && ++a2 == P->ha) {
+                a2 = 0;
+                n2++;
+            }
+            const int qa = qy0 + a, qb = qy0 + a2;
+            if (MR - len1 <= nc && n2 < g->n && qa - P->nu + 1 >= 0 && qa < g->oh &&
+                qb - P->nu + 1 >= 0 && qb < g->oh) {
+                const int b1 = P->col[P->cstart[k]] + idx, b2 = P->col[P->cstart[k]];
+                const float *B1 = dy + (((size_t)n * g->oh + qa) * g->ow + qx0 + b1) * oc;
+                const float *B2 = dy + (((size_t)n2 * g->oh + qb) * g->ow + qx0 + b2) * oc;
+                float *O1 = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w + P->cx +
+                                  (size_t)g->sw * b1) * c;
+                float *O2 = dx + (((size_t)n2 * g->h + P->cy + (size_t)g->sh * a2) * g->w + P->cx +
+                                  (size_t)g->sw * b2) * c;
+                const size_t so = (size_t)g->sw * c;
+                for (int r = 0; r < MR; r++) {
+                    base[r] = r < len1 ? B1 + (size_t)r * oc : B2 + (size_t)(r - len1) * oc;
+                    out[r] = r < len1 ? O1 + r * so : O2 + (r - len1) * so;
+                }
+                fast = 1;
+            }
+        }
+        for (int r = 0; r < MR && !fast; r++) {
             if (r > 0 && r < rows) {
                 if (pm) {
                     if (++n == g->n) {
