@@ -303,7 +303,38 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
         int border = 0, inner = 0; /* inner: rows whose window is inside */
         /* (n, oy, ox) of the tile's first pixel, then stepped row by row */
         int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
-        for (int r = 0; r < MR; r++) {
+        /* Fast path: a full image-major tile over at most two output rows
+         * whose windows all lie inside the image (rows r < len1 in row oy
+         * from ox, the rest from the start of the next row): pointers by
+         * lane, no per-row logic */
+        int fast = 0;
+        if (!pm && rows == MR) {
+            const int len1 = g->ow - ox < MR ? g->ow - ox : MR;
+            int n2 = n, oy2 = oy;
+            if (len1 < MR && ++oy2 == g->oh) {
+                oy2 = 0;
+                n2++;
+            }
+            const int last = len1 < MR ? MR - len1 - 1 : ox + MR - 1; /* row 2's (or row 1's) last column */
+            const int ya = oy * g->sh - g->pad_top, yb = oy2 * g->sh - g->pad_top;
+            const int xa = ox * g->sw - g->pad_left, xe = (len1 < MR ? g->ow - 1 : last) * g->sw - g->pad_left;
+            const int xb = -g->pad_left, xl = last * g->sw - g->pad_left;
+            if (MR - len1 <= g->ow && n2 < g->n && ya >= 0 && ya + g->kh <= g->h && yb >= 0 &&
+                yb + g->kh <= g->h && xa >= 0 && xe + g->kw <= g->w &&
+                (len1 == MR || (xb >= 0 && xl + g->kw <= g->w))) {
+                const float *C1 = x + (((size_t)n * g->h + ya) * g->w + xa) * g->c;
+                const float *C2 = x + (((size_t)n2 * g->h + yb) * g->w + xb) * g->c;
+                float *O1 = y + ((size_t)n * ohw + (size_t)oy * g->ow + ox) * g->oc;
+                float *O2 = y + ((size_t)n2 * ohw + (size_t)oy2 * g->ow) * g->oc;
+                const size_t sc = (size_t)g->sw * g->c;
+                for (int r = 0; r < MR; r++) {
+                    corner[r] = r < len1 ? C1 + r * sc : C2 + (r - len1) * sc;
+                    out[r] = r < len1 ? O1 + (size_t)r * g->oc : O2 + (size_t)(r - len1) * g->oc;
+                }
+                fast = 1;
+            }
+        }
+        for (int r = 0; r < MR && !fast; r++) {
             if (pm) { /* row p0 + r is image (p0 + r) % n at position (p0 + r) / n */
                 const int q = p0 + (r < rows ? r : rows - 1), pos = q / g->n;
                 n = q - pos * g->n;
