@@ -10,7 +10,8 @@
  * collected; each column is sorted (kernels/common/sync_bucket.h, or the
  * radix sort of kernels/common/sync_radix.h for the columns it does not
  * take) straight into its new values; the block is written back
- * transposed. Blocks go to the threads through a shared counter, and
+ * transposed. Blocks go to the threads through a shared counter (in an
+ * order that keeps the threads' current blocks apart: lps_next_block), and
  * each thread prefetches its next block's rows while sorting the current
  * one (spread over the counting passes of its columns). Vectors longer
  * than LPK_MAXN are sorted one at a time by all the threads
@@ -254,10 +255,33 @@ static long lps_sync_long(size_t len, size_t nvec, float *w, const float *sorted
     return first_bad;
 }
 
-/* Blocks go to the threads through a shared counter, each thread taking
- * its next block before it starts the current one (so that it can
- * prefetch it); every block is independent, so the result does not depend
- * on the order. */
+/* The block of the next ticket of the shared counter, nblk once all are
+ * taken. Tickets go to the blocks column by column of a [threads, span]
+ * grid of the blocks (row r: blocks r * span to r * span + span - 1), so
+ * that the blocks the threads hold at one time lie span blocks apart, not
+ * side by side (each thread still walks neighbouring blocks in turn).
+ * Neighbouring blocks share a 128-byte line pair in every row of w, and
+ * with two cores on them at once the rows' lines probably travel between
+ * the cores (adjacent-line prefetch on one, the transposed writes on the
+ * other). Two threads on Zen 4: [4608, 512] variables 1.65-1.69 -> 1.53-
+ * 1.57 ns/weight (1T ~2.85), conv13 ~1.67 -> ~1.52 in quiet runs; one
+ * thread walks the blocks in order as before. */
+static inline long lps_next_block(long *counter, long nblk, long span, int threads)
+{
+    for (;;) {
+        long t;
+#pragma omp atomic capture
+        t = (*counter)++;
+        if (t >= span * threads) return nblk;
+        long b = (t % threads) * span + t / threads;
+        if (b < nblk) return b;
+    }
+}
+
+/* Blocks go to the threads through a shared counter (lps_next_block),
+ * each thread taking its next block before it starts the current one (so
+ * that it can prefetch it); every block is independent, so the result does
+ * not depend on the order. */
 static long lps_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws)
 {
     if (len == 0 || nvec == 0) return -1;
@@ -267,16 +291,15 @@ static long lps_sync(size_t len, size_t nvec, float *w, const float *sorted, voi
     const long nblk = (long)((nvec + LPS_BLOCK - 1) / LPS_BLOCK);
     char *base = (char *)(((uintptr_t)ws + LPS_ALIGN - 1) & ~(uintptr_t)(LPS_ALIGN - 1));
     long first_bad = -1, counter = 0;
+    const long span = (nblk + threads - 1) / threads;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         char *mine = base + (size_t)omp_get_thread_num() * slot;
         long bad = -1, cur, next;
         int cached = 0;
-#pragma omp atomic capture
-        cur = counter++;
+        cur = lps_next_block(&counter, nblk, span, threads);
         while (cur < nblk) {
-#pragma omp atomic capture
-            next = counter++;
+            next = lps_next_block(&counter, nblk, span, threads);
             size_t nj = next < nblk ? (size_t)next * LPS_BLOCK : nvec;
             long r =
                 lps_sync_block(len, nvec, w, sorted, (size_t)cur * LPS_BLOCK, nj, cached, mine);
