@@ -191,7 +191,6 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
         off[e] = (ei[e] * g->w + ej[e]) * c + ci;
     }
     const int span = g->kw * c; /* floats of one window row, contiguous in x */
-    const float *x_end = x + (size_t)g->n * g->h * g->w * c;
     const double flops = 2.0 * npix * (double)kk * g->oc;
 #pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int tile = 0; tile < ntile; tile++) {
@@ -209,7 +208,7 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
             if (r >= rows) {
                 memset(b, 0, sizeof(float) * (size_t)kk);
             } else if (span <= 16) { /* one masked load per window row */
-                lpc_window(img, x_end, g->h, g->w, c, g->kh, g->kw, iy0, ix0, b);
+                lpc_window(img, g->h, g->w, c, g->kh, g->kw, iy0, ix0, b);
             } else if (iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
                 const float *corner = img + ((size_t)iy0 * g->w + ix0) * c;
                 for (int e = 0; e < kk; e++) b[e] = corner[off[e]];

@@ -13,7 +13,7 @@
  * every broadcast is at a constant offset from one of three row pointers
  * (no pointer tables, no copies of windows). The wp - ow positions per
  * row that wrap around the frame's edge are computed and not stored
- * (2 of 30 or 34 for these shapes).
+ * (2 of 28 or 34 for these shapes).
  *
  * Each output element is one FMA chain over the window in im2col order
  * (row i, column j, channel), from zero, then + bias and ReLU as the

@@ -96,7 +96,9 @@ typedef void (*wd_fn)(int, const wd_run *, int, const float *, ptrdiff_t, __mmas
                       float *, ptrdiff_t, int, int);
 
 /* Rows [0, nr) (nr <= 16; 16 only with oc <= 16) of the tap's channels
- * from `off`, all output-channel tiles, over the runs. */
+ * from `off`, all output-channel tiles, over the runs; `more`: add to dst.
+ * The kernel's R rounds nr up to 4, 8, 12 or 16: the rows must be readable
+ * that far (channel counts multiple of 4, buffers padded). */
 static void wd_tile_row(int nrun, const wd_run *run, int off, const float *dy, int oc, float *dst,
                         int nr, int more)
 {
@@ -374,7 +376,6 @@ __attribute__((noinline)) static int make_runs(const lp_conv_geom *g, const floa
 {
     const int c = g->c, kh = g->kh, kw = g->kw, span = kw * c, kk = kh * span;
     const ptrdiff_t rs = (ptrdiff_t)g->w * c;
-    const float *x_end = x + (size_t)g->n * g->h * g->w * c;
     /* output columns whose windows lie inside the image horizontally */
     const int oxl = (g->pad_left + g->sw - 1) / g->sw;
     const int oxh = g->w - kw + g->pad_left >= 0 ? (g->w - kw + g->pad_left) / g->sw : -1;
@@ -400,7 +401,7 @@ __attribute__((noinline)) static int make_runs(const lp_conv_geom *g, const floa
                 continue;
             }
             float *b = buf + (size_t)gathered++ * kk;
-            lpc_window(img, x_end, g->h, g->w, c, kh, kw, iy0, cx * g->sw - g->pad_left, b);
+            lpc_window(img, g->h, g->w, c, kh, kw, iy0, cx * g->sw - g->pad_left, b);
             if (open) {
                 open->count++;
             } else {
