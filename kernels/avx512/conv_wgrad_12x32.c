@@ -120,8 +120,8 @@ static inline void pixel_of(const lp_conv_geom *g, int p, int *n, int *oy, int *
     *ox = p - *n * ohw - *oy * g->ow;
 }
 
-/* Past the last len pixels of the current output row (ox + len == ow) or
- * of a pass that ends inside it. */
+/* (n, oy, ox) advanced by len pixels (len <= ow - ox: at most to the end
+ * of the output row). */
 static inline void end_of_row(const lp_conv_geom *g, int len, int *n, int *oy, int *ox)
 {
     *ox += len;
@@ -136,13 +136,7 @@ static inline void end_of_row(const lp_conv_geom *g, int len, int *n, int *oy, i
 
 static inline void next_pixel(const lp_conv_geom *g, int *n, int *oy, int *ox)
 {
-    if (++*ox == g->ow) {
-        *ox = 0;
-        if (++*oy == g->oh) {
-            *oy = 0;
-            ++*n;
-        }
-    }
+    end_of_row(g, 1, n, oy, ox);
 }
 
 /* Runs of the pixels [p, p + np) (starting at (n, oy, ox)) for tap (i, j):
@@ -182,12 +176,11 @@ static void item_direct(const lp_conv_geom *g, const float *x, const float *dy, 
     const int c = g->c, oc = g->oc, i = t / g->kw, j = t - i * g->kw;
     wd_run run[3 * PASS + 3];
     const int c0 = cb * CB, c1 = (cb + 1) * CB < c ? (cb + 1) * CB : c;
-    int n, oy, ox;
-    pixel_of(g, p0, &n, &oy, &ox);
     for (int q0 = 0; q0 < np; q0 += PASS) {
         const int nq = np - q0 < PASS ? np - q0 : PASS;
+        int n, oy, ox;
+        pixel_of(g, p0 + q0, &n, &oy, &ox);
         const int nrun = tap_runs(g, x, i, j, nq, n, oy, ox, run);
-        for (int q = 0; q < nq; q++) next_pixel(g, &n, &oy, &ox);
         const float *d = dy + (size_t)(p0 + q0) * oc;
         if (c1 - c0 == 16 && oc <= 16) { /* one 16x16 tile instead of 12 + 4 rows */
             wd_tile_row(nrun, run, c0, d, oc, dst + ((size_t)t * c + c0) * oc, 16, q0 > 0);
@@ -264,10 +257,10 @@ static void item_window(const lp_conv_geom *g, const float *x, const float *dy, 
     const int kkp = (kk + 3) & ~3; /* the 4-row tail tile reads up to here */
     const __mmask16 sm = lpc_mask(span);
     _Alignas(64) float buf[PASS * WIN_MAXKK + 16];
-    int n, oy, ox;
-    pixel_of(g, p0, &n, &oy, &ox);
     for (int q0 = 0; q0 < np; q0 += PASS) {
         const int nq = np - q0 < PASS ? np - q0 : PASS;
+        int n, oy, ox;
+        pixel_of(g, p0 + q0, &n, &oy, &ox);
         for (int q = 0; q < nq; q++) {
             float *b = buf + (size_t)q * kkp;
             for (int e = kk; e < kkp; e++) b[e] = 0.0f;
@@ -426,12 +419,11 @@ static void item_rows(const lp_conv_geom *g, const float *x, const float *dy, fl
     wg_run run[PASS + 1];
     /* dy's rows of a pass stay in L1 (16 KB) across its tiles */
     const int pass = oc <= 16 ? PASS : oc <= 32 ? PASS / 2 : PASS / 4;
-    int n, oy, ox;
-    pixel_of(g, p0, &n, &oy, &ox);
     for (int q0 = 0; q0 < np; q0 += pass) {
         const int nq = np - q0 < pass ? np - q0 : pass;
+        int n, oy, ox;
+        pixel_of(g, p0 + q0, &n, &oy, &ox);
         const int nrun = make_runs(g, x, nq, n, oy, ox, run, buf);
-        for (int q = 0; q < nq; q++) next_pixel(g, &n, &oy, &ox);
         const float *d = dy + (size_t)(p0 + q0) * oc;
         const int more = q0 > 0;
         for (int o0 = 0; o0 < oc; o0 += 32) {
