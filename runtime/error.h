@@ -7,6 +7,8 @@
 
 #include "laperm/laperm.h"
 
+#include <stddef.h>
+
 #if defined(__GNUC__)
 #define LP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -15,5 +17,10 @@
 
 laperm_status lp_fail(laperm_status s, const char *fmt, ...) LP_PRINTF(2, 3);
 void lp_clear_error(void);
+
+/* dst = src on one line: \n, \r and the other control bytes written as the
+ * escapes "\n", "\r", "\xHH" (names read from files are bytes); cut to
+ * fit n bytes with its terminator, never inside an escape. */
+void lp_one_line(char *dst, size_t n, const char *src);
 
 #endif

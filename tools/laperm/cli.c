@@ -1,5 +1,6 @@
 #include "tools/laperm/cli.h"
 #include "runtime/dispatch.h"
+#include "runtime/error.h"
 
 #include <errno.h>
 #include <math.h>
@@ -95,17 +96,11 @@ int cli_parse(const cli_cmd *cmd, cli_opt *opts, int argc, char **argv,
 static int vreport(int code, const char *fmt, va_list ap)
 {
     /* One line whatever the message holds: names from files are bytes. */
-    char msg[2048];
+    char msg[2048], line[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    lp_one_line(line, sizeof line, msg);
     fflush(stdout);
-    fputs("laperm: error: ", stderr);
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p == '\n') fputs("\\n", stderr);
-        else if (*p == '\r') fputs("\\r", stderr);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
-        else fputc(*p, stderr);
-    }
-    fputc('\n', stderr);
+    fprintf(stderr, "laperm: error: %s\n", line);
     return code;
 }
 
