@@ -650,6 +650,12 @@ static void test_conv_vs_reference(void)
          * a batch of 1 split into bands over the threads */
         {3, 32, 32, 3, 3, 3, 1, 1, 64}, {2, 12, 9, 1, 3, 3, 1, 1, 13},
         {3, 9, 7, 3, 3, 3, 1, 0, 40},   {1, 64, 64, 3, 3, 3, 1, 1, 64},
+        /* ... and each tile of conv_input_3x3.c: 4x64 with 1 channel (a row's
+         * last tile hanging over its end), 16x16 along rows, 13x32 + 13x16
+         * with 3 and 1 channels, 12x32 + 12x16 with 1 channel */
+        {2, 26, 26, 1, 3, 3, 1, 1, 64}, {2, 34, 34, 3, 3, 3, 1, 0, 16},
+        {2, 15, 15, 3, 3, 3, 1, 0, 48}, {2, 28, 28, 1, 3, 3, 1, 0, 48},
+        {2, 14, 14, 1, 3, 3, 1, 1, 40},
         /* 1x1 windows: stride 2 over odd sizes, stride 1 */
         {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
         /* other channel counts below 8 (gathered windows, whole or by 12) */

@@ -17,7 +17,7 @@ void lp_avx512_z_conv_bwd_weights_col(const lp_conv_geom *g, const float *col, c
  * bwd_data needs lp_avx512_conv_bwd_data_igemm_floats(g) floats at wtr. */
 int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y,
                              const float *bias, int relu);
-/* Input layers (1 or 3 channels, 3x3, stride 1; conv_input_12x32.c), called
+/* Input layers (1 or 3 channels, 3x3, stride 1; conv_input_3x3.c), called
  * by lp_avx512_conv_fwd_igemm; 0 = shape not taken. */
 int lp_avx512_conv_fwd_input(const lp_conv_geom *g, const float *x, const float *w, float *y,
                              const float *bias, int relu);

@@ -3,9 +3,12 @@
 #ifndef LAPERM_KERNELS_AVX512_CONV_UTIL_H
 #define LAPERM_KERNELS_AVX512_CONV_UTIL_H
 
+#include "kernels/kernels.h"
+
 #include <immintrin.h>
 #include <omp.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The first n of 16 lanes (all for n >= 16). */
 static inline __mmask16 lpc_mask(int n)
@@ -32,6 +35,39 @@ static inline void lpc_window(const float *img, int h, int w, int c, int kh, int
         const ptrdiff_t at = ((ptrdiff_t)(iy0 + i) * w + ix0) * c;
         _mm512_storeu_ps(b + i * span, _mm512_maskz_loadu_ps(m, img + at));
     }
+}
+
+/* A zero-padded copy of one h x w x c image (the input layers' frame):
+ * hp rows of wp positions of c floats, the image at (pad_top, pad_left),
+ * zeros around it, then `slack` positions of zeros. Output (oy, ox)'s
+ * window has its corner at position (oy*sh)*wp + ox*sw and lies inside. */
+#define LPC_FRAME_MAX (16 * 1024) /* floats of a frame on the stack (64 KB) */
+
+typedef struct {
+    int wp, hp;
+    size_t floats;
+} lpc_frame;
+
+static inline lpc_frame lpc_frame_of(const lp_conv_geom *g, int slack)
+{
+    lpc_frame f;
+    const int wn = (g->ow - 1) * g->sw + g->kw, hn = (g->oh - 1) * g->sh + g->kh;
+    f.wp = wn > g->w + g->pad_left ? wn : g->w + g->pad_left;
+    f.hp = hn > g->h + g->pad_top ? hn : g->h + g->pad_top;
+    f.floats = ((size_t)f.hp * f.wp + slack) * g->c;
+    return f;
+}
+
+/* The frame of image n of x into fr. */
+static inline void lpc_fill_frame(const lp_conv_geom *g, const lpc_frame *f, const float *x, int n,
+                                  float *fr)
+{
+    const int c = g->c;
+    memset(fr, 0, f->floats * sizeof(float));
+    const float *img = x + (size_t)n * g->h * g->w * c;
+    for (int iy = 0; iy < g->h; iy++)
+        memcpy(fr + ((size_t)(iy + g->pad_top) * f->wp + g->pad_left) * c, img + (size_t)iy * g->w * c,
+               sizeof(float) * (size_t)g->w * c);
 }
 
 /* The epilogue of an output row held in v0 (and v1 for 32 columns):
