@@ -656,6 +656,9 @@ static void test_conv_vs_reference(void)
         {2, 26, 26, 1, 3, 3, 1, 1, 64}, {2, 34, 34, 3, 3, 3, 1, 0, 16},
         {2, 15, 15, 3, 3, 3, 1, 0, 48}, {2, 28, 28, 1, 3, 3, 1, 0, 48},
         {2, 14, 14, 1, 3, 3, 1, 1, 40},
+        /* forward by output rows (padded, ow % 4 == 0): rows of 12 + 8 and
+         * of 4 pixels (two column groups) at stride 2 */
+        {2, 40, 40, 8, 3, 3, 2, 1, 20}, {3, 40, 8, 8, 3, 3, 2, 1, 40},
         /* 1x1 windows: stride 2 over odd sizes, stride 1 */
         {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
         /* other channel counts below 8 (gathered windows, whole or by 12) */
