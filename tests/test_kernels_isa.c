@@ -659,6 +659,9 @@ static void test_conv_vs_reference(void)
         /* forward by output rows (padded, ow % 4 == 0): rows of 12 + 8 and
          * of 4 pixels (two column groups) at stride 2 */
         {2, 40, 40, 8, 3, 3, 2, 1, 20}, {3, 40, 8, 8, 3, 3, 2, 1, 40},
+        /* backward-data by rows of the stride phases ('same' and 'valid') */
+        {2, 16, 32, 16, 3, 3, 2, 1, 24}, {2, 32, 32, 8, 5, 5, 2, 0, 16},
+        {2, 32, 32, 8, 3, 3, 2, 0, 16},
         /* 1x1 windows: stride 2 over odd sizes, stride 1 */
         {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
         /* other channel counts below 8 (gathered windows, whole or by 12) */

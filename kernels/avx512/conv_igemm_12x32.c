@@ -2,7 +2,8 @@
  * idea of XNNPACK's igemm): no im2col buffer and no packing of the image.
  *
  * A tile is MR = 12 output pixels x 32 (or 16) output channels, held in 24
- * (12) zmm accumulators. For every tap of the window the driver computes 12
+ * (12) zmm accumulators (8 or 4 pixels for the short tiles of a row or a
+ * batch's last). For every tap of the window the driver computes 12
  * row pointers, one per pixel, to the c input channels the tap reads (or to
  * a row of zeros in the padding); the micro-kernel then streams the c
  * channels: 12 broadcasts from the row pointers, one or two loads of the
@@ -35,13 +36,19 @@ static const _Alignas(64) float zeros[MAX_C];
 
 /* acc[r][:] = sum over taps t, channels q < k of in[t][r][q] * wt[t][q*ldw + :],
  * stored to out[r] (r < rows) under the column masks; NV zmm columns, R
- * (12, 8 or 4) rows: the tables in[] keep MR pointers per tap whatever R. */
-#define IGEMM_KERNEL(NAME, NV, R)                                                                \
+ * (12, 8 or 4) rows: the tables in[] keep MR pointers per tap whatever R.
+ * EMB: each FMA broadcasts its input from memory ({1to16}, twice per
+ * element for 32 columns) instead of one VBROADCASTSS into a register for
+ * both: on Zen 4 that leaves the FP pipes to the FMAs (image-major tiles
+ * 2-6% faster on one thread), but tiles whose rows lie in 12 different
+ * images (position-major) were 8-20% slower with it. */
+#define IGEMM_KERNEL(NAME, NV, R, EMB)                                                              \
     static void NAME(int taps, int k, const float *const *in, const float *const *wt,            \
                      ptrdiff_t ldw, __mmask16 m0, __mmask16 m1, float *const *out, int rows,    \
                      const float *bias, int relu)                                                \
     {                                                                                            \
         __m512 a0[R], a1[R];                                                                     \
+        enum { emb_ = EMB };                                                                     \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                     \
         {                                                                                        \
             a0[r] = _mm512_setzero_ps();                                                         \
@@ -81,17 +88,27 @@ static const _Alignas(64) float zeros[MAX_C];
         }                                                                                        \
     }
 #define IGEMM_ROW(NV, r, pr)                                                                       \
-    {                                                                                            \
+    if (emb_) {                                                                                  \
+        __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(a0[r]) : "v"(b0), "m"(pr[q]));          \
+        if (NV == 2)                                                                             \
+            __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(a1[r]) : "v"(b1), "m"(pr[q]));      \
+    } else {                                                                                     \
         const __m512 av = _mm512_set1_ps(pr[q]);                                                 \
         a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                                  \
         if (NV == 2) a1[r] = _mm512_fmadd_ps(av, b1, a1[r]);                                     \
     }
-IGEMM_KERNEL(igemm_12x32, 2, 12)
-IGEMM_KERNEL(igemm_12x16, 1, 12)
-IGEMM_KERNEL(igemm_8x32, 2, 8)
-IGEMM_KERNEL(igemm_8x16, 1, 8)
-IGEMM_KERNEL(igemm_4x32, 2, 4)
-IGEMM_KERNEL(igemm_4x16, 1, 4)
+IGEMM_KERNEL(igemm_12x32, 2, 12, 0)
+IGEMM_KERNEL(igemm_12x16, 1, 12, 0)
+IGEMM_KERNEL(igemm_8x32, 2, 8, 0)
+IGEMM_KERNEL(igemm_8x16, 1, 8, 0)
+IGEMM_KERNEL(igemm_4x32, 2, 4, 0)
+IGEMM_KERNEL(igemm_4x16, 1, 4, 0)
+IGEMM_KERNEL(igemm_12x32e, 2, 12, 1)
+IGEMM_KERNEL(igemm_12x16e, 1, 12, 1)
+IGEMM_KERNEL(igemm_8x32e, 2, 8, 1)
+IGEMM_KERNEL(igemm_8x16e, 1, 8, 1)
+IGEMM_KERNEL(igemm_4x32e, 2, 4, 1)
+IGEMM_KERNEL(igemm_4x16e, 1, 4, 1)
 #undef IGEMM_ROW
 #undef IGEMM_KERNEL
 
@@ -102,7 +119,7 @@ typedef void (*igemm_fn)(int, int, const float *const *, const float *const *, p
  * `in`, taps x MR; weights of tap t at wt[t], rows ldw apart). */
 static void tile_all_columns(int taps, int k, const float **in, const float **wt,
                              int ldw, int o_lo, int oc, float *const *out, int rows,
-                             const float *bias, int relu)
+                             const float *bias, int relu, int emb)
 {
     const float *wc[MAX_TAPS];
     float *oc_out[MR];
@@ -112,8 +129,11 @@ static void tile_all_columns(int taps, int k, const float **in, const float **wt
         for (int t = 0; t < taps; t++) wc[t] = wt[t] + o0;
         for (int r = 0; r < rows; r++) oc_out[r] = out[r] + o0;
         /* the kernel of the fewest rows that holds the tile's */
-        const igemm_fn f = nc > 16 ? (rows > 8 ? igemm_12x32 : rows > 4 ? igemm_8x32 : igemm_4x32)
-                                   : (rows > 8 ? igemm_12x16 : rows > 4 ? igemm_8x16 : igemm_4x16);
+        const igemm_fn f =
+            emb ? (nc > 16 ? (rows > 8 ? igemm_12x32e : rows > 4 ? igemm_8x32e : igemm_4x32e)
+                           : (rows > 8 ? igemm_12x16e : rows > 4 ? igemm_8x16e : igemm_4x16e))
+                : (nc > 16 ? (rows > 8 ? igemm_12x32 : rows > 4 ? igemm_8x32 : igemm_4x32)
+                           : (rows > 8 ? igemm_12x16 : rows > 4 ? igemm_8x16 : igemm_4x16));
         if (nc > 16)
             f(taps, k, in, wc, ldw, 0xffff, lpc_mask(nc - 16), oc_out, rows, bc, relu);
         else
@@ -257,7 +277,7 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
                 }
             }
         }
-        tile_all_columns(1, kk, in, wt, g->oc, 0, g->oc, out, rows, bias, relu);
+        tile_all_columns(1, kk, in, wt, g->oc, 0, g->oc, out, rows, bias, relu, 1);
     }
 }
 
@@ -293,7 +313,7 @@ static void fwd_1x1(const lp_conv_geom *g, const float *x, const float *w, float
             }
         }
         prefetch_out(out, rows, o_lo, o_hi);
-        tile_all_columns(1, c, in, wt, oc, o_lo, o_hi, out, rows, bias, relu);
+        tile_all_columns(1, c, in, wt, oc, o_lo, o_hi, out, rows, bias, relu, 1);
     }
 }
 
@@ -399,7 +419,7 @@ static int fwd_rows(const lp_conv_geom *g, const float *x, const float *w, float
                     }
                 continue;
             }
-            tile_all_columns(kept, c, in, wt, oc, o_lo, o_hi, out, len, bias, relu);
+            tile_all_columns(kept, c, in, wt, oc, o_lo, o_hi, out, len, bias, relu, 1);
         }
     }
     return 1;
@@ -528,7 +548,7 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
                 }
             continue;
         }
-        tile_all_columns(kept, g->c, in, wt, g->oc, o_lo, o_hi, out, rows, bias, relu);
+        tile_all_columns(kept, g->c, in, wt, g->oc, o_lo, o_hi, out, rows, bias, relu, !pm);
     }
     return 1;
 }
@@ -594,7 +614,89 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
                 }
             }
         }
-        tile_all_columns(1, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0);
+        tile_all_columns(1, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, 1);
+    }
+}
+
+/* Backward-data by rows of the phases (as fwd_rows): a work item is one
+ * row a of one phase of image n (dx pixels (cy + s*a, cx + s*b)) and one
+ * group of dx channels, cut into tiles of 12, 8 or 4 columns b. Along the
+ * row every pixel reads dy rows qy0 + a - u, so the tap rows u outside dy
+ * are dropped for the whole row; a tile whose columns all read inside dy
+ * takes its pointers by lane. One thread, against the class-ordered and
+ * position-major tiles: resnet50's 16x16x32 stride-2 layer 8% faster,
+ * conv7's 24x24x32 one 4%. */
+static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *wtr, float *dx,
+                          const phase *ph, int nph)
+{
+    const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
+    int first[65], total = 0;
+    for (int f = 0; f < nph; f++) {
+        first[f] = total;
+        total += ph[f].ntile > 0 ? g->n * ph[f].ha : 0;
+    }
+    first[nph] = total;
+    const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
+    const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(lpc_team(flops))
+    for (int item = 0; item < total * ngrp; item++) {
+        const int id = item % total, o_lo = item / total * og;
+        const int o_hi = o_lo + og < c ? o_lo + og : c;
+        int f = 0;
+        while (id >= first[f + 1]) f++;
+        const phase *P = &ph[f];
+        const int row = id - first[f], n = row / P->ha, a = row - n * P->ha;
+        const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
+        const int qy = qy0 + a; /* dy row of tap row u: qy - u */
+        const int u0 = qy - g->oh + 1 > 0 ? qy - g->oh + 1 : 0, u1 = qy < P->nu - 1 ? qy : P->nu - 1;
+        float *drow = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w + P->cx) * c;
+        const size_t so = (size_t)g->sw * c;
+        if (u1 < u0) { /* no tap reaches this row */
+            for (int b = 0; b < P->wa; b++) memset(drow + b * so + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
+            continue;
+        }
+        const float *wk[MAX_TAPS], *wt[MAX_TAPS];
+        ptrdiff_t tk[MAX_TAPS];
+        int v_of[MAX_TAPS], ntap = 0;
+        for (int u = u0; u <= u1; u++)
+            for (int v = 0; v < P->nv; v++, ntap++) {
+                wk[ntap] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
+                tk[ntap] = -((ptrdiff_t)u * g->ow + v) * oc;
+                v_of[ntap] = v;
+            }
+        const float *dyrow = dy + ((size_t)n * g->oh + qy) * g->ow * oc; /* (qy, 0) */
+        int tstart[MAX_ROW_TILES], tlen[MAX_ROW_TILES];
+        const int nt = row_tiles(P->wa, tstart, tlen);
+        for (int j = 0; j < nt; j++) {
+            const int b0 = tstart[j], len = tlen[j];
+            const float *in[MAX_TAPS * MR], *base[MR];
+            float *out[MR];
+            int inside = 1;
+            for (int r = 0; r < MR; r++) {
+                const int b = b0 + (r < len ? r : len - 1), qx = qx0 + b;
+                base[r] = dyrow + (ptrdiff_t)qx * oc;
+                out[r] = drow + b * so;
+                if (r < len && (qx - P->nv + 1 < 0 || qx >= g->ow)) inside = 0;
+            }
+            int kept = ntap;
+            memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
+            if (inside) {
+                fill_fixed(in, ntap, base, tk);
+            } else {
+                for (int t = 0; t < ntap; t++)
+                    for (int r = 0; r < MR; r++) {
+                        const int qx = qx0 + b0 + (r < len ? r : len - 1) - v_of[t];
+                        in[t * MR + r] = r < len && qx >= 0 && qx < g->ow ? base[r] + tk[t] : zeros;
+                    }
+                kept = drop_zero_taps(ntap, in, wt);
+            }
+            prefetch_out(out, len, o_lo, o_hi);
+            if (kept == 0) {
+                for (int r = 0; r < len; r++) memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
+                continue;
+            }
+            tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, len, NULL, 0, 1);
+        }
     }
 }
 
@@ -687,6 +789,17 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         const size_t img = (size_t)g->h * g->w * c;
 #pragma omp parallel for schedule(static) num_threads(lpc_team(16.0 * g->n * img))
         for (int n = 0; n < g->n; n++) memset(dx + (size_t)n * img, 0, sizeof(float) * img);
+    }
+    /* strided layers whose phase rows cut into tiles of 8 and 12 go by
+     * rows (bwd_data_rows); stride 1 and rows of 4 stay with the classes
+     * and position-major tiles below (conv7's 12x12 and 10x10 'valid'
+     * layers were 15% and 33% slower by rows, its 8x8 stride-2 one 10%) */
+    int by_rows = g->sh > 1 || g->sw > 1;
+    for (int f = 0; f < nph; f++)
+        by_rows &= ph[f].ntile == 0 || (ph[f].wa % 4 == 0 && ph[f].wa >= 8 && ph[f].wa <= 6 * MAX_ROW_TILES);
+    if (by_rows) {
+        bwd_data_rows(g, dy, wtr, dx, ph, nph);
+        return 1;
     }
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
     const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
@@ -834,7 +947,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             for (int r = 0; r < rows; r++) memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
             continue;
         }
-        tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0);
+        tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, !pm);
     }
     return 1;
 }
