@@ -577,44 +577,41 @@ typedef struct {
 } phase;
 
 /* 1x1 windows without padding (resnet50's stride-2 shortcuts): dx at
- * (a*sh, b*sw) is dy's row (n, a, b) times W' and 0 elsewhere. dx is
- * cleared in parallel when the stride leaves pixels out, then the live
+ * (a*sh, b*sw) is dy's row (n, a, b) times W' and 0 elsewhere. The live
  * pixels are one GEMM over dy's rows, which are contiguous: 12-row tiles
- * of consecutive dy pixels, output rows stepped along (no phases, no
- * per-row window logic: that was 2/3 of the general path's time here). */
+ * of consecutive dy pixels of one image, output rows stepped along (no
+ * phases, no per-row window logic: that was 2/3 of the general path's
+ * time here). Work items are images: each thread clears and writes its
+ * own images' dx (clearing all of dx first, then the tiles in any order,
+ * moved lines between the cores: at times 2.5x slower on 2 threads). */
 static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wtr, float *dx)
 {
-    const int c = g->c, oc = g->oc, npix = g->n * g->oh * g->ow;
-    if (g->sh > 1 || g->sw > 1 || g->oh * g->sh != g->h || g->ow * g->sw != g->w) {
-        const size_t img = (size_t)g->h * g->w * c;
-#pragma omp parallel for schedule(static) num_threads(lpc_team(16.0 * g->n * img))
-        for (int n = 0; n < g->n; n++) memset(dx + (size_t)n * img, 0, sizeof(float) * img);
-    }
-    const int ntile = (npix + MR - 1) / MR;
-    const double flops = 2.0 * npix * (double)c * oc;
-    const int og = out_group((size_t)c * oc, c), ngrp = (c + og - 1) / og;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(lpc_team(flops))
-    for (int item = 0; item < ntile * ngrp; item++) {
-        const int tile = item % ntile, o_lo = item / ntile * og;
-        const int o_hi = o_lo + og < c ? o_lo + og : c;
-        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
-        const float *in[MR], *wt[1] = {wtr};
-        float *out[MR];
-        const int ohw = g->oh * g->ow;
-        int n = p0 / ohw, a = (p0 - n * ohw) / g->ow, b = p0 - n * ohw - a * g->ow;
-        for (int r = 0; r < MR; r++) {
-            const int q = r < rows ? r : rows - 1;
-            in[r] = dy + (size_t)(p0 + q) * oc;
-            out[r] = dx + (((size_t)n * g->h + (size_t)a * g->sh) * g->w + (size_t)b * g->sw) * c;
-            if (r + 1 < rows && ++b == g->ow) {
-                b = 0;
-                if (++a == g->oh) {
-                    a = 0;
-                    n++;
+    const int c = g->c, oc = g->oc, ohw = g->oh * g->ow;
+    const int sparse = g->sh > 1 || g->sw > 1 || g->oh * g->sh != g->h || g->ow * g->sw != g->w;
+    const size_t img = (size_t)g->h * g->w * c;
+    const int ntile = (ohw + MR - 1) / MR;
+    const double flops = 2.0 * g->n * ohw * (double)c * oc;
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
+    for (int n = 0; n < g->n; n++) {
+        if (sparse) memset(dx + (size_t)n * img, 0, sizeof(float) * img);
+        const float *dyn = dy + (size_t)n * ohw * oc;
+        float *dxn = dx + (size_t)n * img;
+        for (int tile = 0; tile < ntile; tile++) {
+            const int p0 = tile * MR, rows = ohw - p0 < MR ? ohw - p0 : MR;
+            const float *in[MR], *wt[1] = {wtr};
+            float *out[MR];
+            int a = p0 / g->ow, b = p0 - a * g->ow;
+            for (int r = 0; r < MR; r++) {
+                const int q = r < rows ? r : rows - 1;
+                in[r] = dyn + (size_t)(p0 + q) * oc;
+                out[r] = dxn + ((size_t)a * g->sh * g->w + (size_t)b * g->sw) * c;
+                if (r + 1 < rows && ++b == g->ow) {
+                    b = 0;
+                    a++;
                 }
             }
+            tile_all_columns(1, oc, in, wt, c, 0, c, out, rows, NULL, 0, 1);
         }
-        tile_all_columns(1, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, 1);
     }
 }
 
@@ -630,22 +627,28 @@ static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *w
                           const phase *ph, int nph)
 {
     const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
-    int first[65], total = 0;
+    /* items (group, image, phase, row): an image's rows of all phases
+     * are consecutive, so static halves are equal work and each thread
+     * writes the same dx every time (dynamic scheduling moved dx's lines
+     * between the cores: at times 1.4x slower on 2 threads) */
+    int first[65], per = 0; /* rows of one image, phase f's from first[f] */
     for (int f = 0; f < nph; f++) {
-        first[f] = total;
-        total += ph[f].ntile > 0 ? g->n * ph[f].ha : 0;
+        first[f] = per;
+        per += ph[f].ntile > 0 ? ph[f].ha : 0;
     }
-    first[nph] = total;
+    first[nph] = per;
+    const int total = g->n * per;
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
     const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(lpc_team(flops))
+#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
     for (int item = 0; item < total * ngrp; item++) {
         const int id = item % total, o_lo = item / total * og;
         const int o_hi = o_lo + og < c ? o_lo + og : c;
+        const int n = id / per, r = id - n * per;
         int f = 0;
-        while (id >= first[f + 1]) f++;
+        while (r >= first[f + 1]) f++;
         const phase *P = &ph[f];
-        const int row = id - first[f], n = row / P->ha, a = row - n * P->ha;
+        const int a = r - first[f];
         const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
         const int qy = qy0 + a; /* dy row of tap row u: qy - u */
         const int u0 = qy - g->oh + 1 > 0 ? qy - g->oh + 1 : 0, u1 = qy < P->nu - 1 ? qy : P->nu - 1;
@@ -698,6 +701,28 @@ static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *w
             tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, len, NULL, 0, 1);
         }
     }
+}
+
+/* The first of the items (group, phase, tile) in that order whose work
+ * (taps of its phase) starts at or after share th of nth of the total:
+ * thread th takes items [work_item(th), work_item(th + 1)). */
+static int work_item(const phase *ph, int nph, int total, int ngrp, int th, int nth)
+{
+    long long per = 0; /* work of one group */
+    for (int f = 0; f < nph; f++) per += (long long)ph[f].ntile * ph[f].nu * ph[f].nv;
+    const long long target = per * ngrp * th / nth;
+    if (th >= nth || per == 0) return th >= nth ? total * ngrp : 0;
+    const int grp = (int)(target / per);
+    long long at = (long long)grp * per; /* work before the group's first item */
+    int item = grp * total;
+    for (int f = 0; f < nph; f++) {
+        const long long w = (long long)ph[f].nu * ph[f].nv, wf = ph[f].ntile * w;
+        if (at + wf > target && w > 0) /* the first tile starting at or after target */
+            return item + (int)((target - at + w - 1) / w);
+        at += wf;
+        item += ph[f].ntile;
+    }
+    return item;
 }
 
 int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const float *w, float *dx,
@@ -803,10 +828,16 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
     }
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
     const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-    /* dynamic: the phases differ in taps (3x3 stride 2: 4, 2, 2, 1), so
-     * equal halves of the items are unequal work (2 threads: 1.5x, not 2x) */
-#pragma omp parallel for schedule(dynamic, 4) num_threads(lpc_team(flops))
-    for (int item = 0; item < total * ngrp; item++) {
+    /* Each thread takes one stretch of the items of equal work (taps x
+     * tiles): the phases differ in taps (3x3 stride 2: 4, 2, 2, 1), so
+     * equal halves of the items are unequal work (2 threads: 1.5x, not
+     * 2x); and a thread writes the same dx every call (dynamic scheduling
+     * moved dx's lines between the cores) */
+#pragma omp parallel num_threads(lpc_team(flops))
+    {
+    const int nth = omp_get_num_threads(), th = omp_get_thread_num();
+    const int it_lo = work_item(ph, nph, total, ngrp, th, nth), it_hi = work_item(ph, nph, total, ngrp, th + 1, nth);
+    for (int item = it_lo; item < it_hi; item++) {
         const int id = item % total, o_lo = item / total * og;
         const int o_hi = o_lo + og < c ? o_lo + og : c;
         int f = 0, tile = id;
@@ -948,6 +979,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             continue;
         }
         tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, !pm);
+    }
     }
     return 1;
 }
