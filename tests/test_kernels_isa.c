@@ -659,6 +659,10 @@ static void test_conv_vs_reference(void)
         /* forward by output rows (padded, ow % 4 == 0): rows of 12 + 8 and
          * of 4 pixels (two column groups) at stride 2 */
         {2, 40, 40, 8, 3, 3, 2, 1, 20}, {3, 40, 8, 8, 3, 3, 2, 1, 40},
+        /* an input layer whose padded frame exceeds the stack's 16K floats
+         * (forward: gathered windows; weight gradient: border windows
+         * gathered instead of the frame) */
+        {1, 80, 80, 3, 3, 3, 1, 1, 16},
         /* backward-data by rows of the stride phases ('same' and 'valid') */
         {2, 16, 32, 16, 3, 3, 2, 1, 24}, {2, 32, 32, 8, 5, 5, 2, 0, 16},
         {2, 32, 32, 8, 3, 3, 2, 0, 16},
