@@ -734,12 +734,23 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
      * taps of a tile read padding; the GEMM + col2im does only real work. */
     if ((double)g->h * g->w > 2.0 * g->sh * g->sw * g->oh * g->ow) return 0;
     const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
-    /* wtr[t][o][ci] = w[t][ci][o], in 16x16 blocks (a plain loop writes
-     * with a stride of c floats: ~10 ms for conv13's 2.4M-float kernels) */
+    /* Stride 1 with padding ('same'): dx is the forward convolution of dy
+     * with the kernel flipped in both axes and transposed (W''[t][o][ci] =
+     * W[taps-1-t][ci][o]), padded by k-1-pad, so it runs on the forward's
+     * drivers (by output rows, the window rows in the padding dropped per
+     * row): conv13's 3x3 layers 3-8% faster on one thread, resnet50's
+     * 16x16x32 3%. 'valid' layers stay on the phase path: as a forward
+     * they are padded by k-1 on every side (conv7's 10x10x64: 24% slower). */
+    const int as_fwd = g->sh == 1 && g->sw == 1 && !(g->kh == 1 && g->kw == 1) &&
+                       (g->pad_top > 0 || g->pad_left > 0) && g->pad_top <= g->kh - 1 &&
+                       g->pad_left <= g->kw - 1 && oc >= 8;
+    /* wtr[t][o][ci] = w[t][ci][o] (t reversed for as_fwd), in 16x16 blocks
+     * (a plain loop writes with a stride of c floats: ~10 ms for conv13's
+     * 2.4M-float kernels) */
 #pragma omp parallel for schedule(static) num_threads(lpc_team(64.0 * taps * c * oc))
     for (int t = 0; t < taps; t++) {
         const float *wsrc = w + (size_t)t * c * oc;
-        float *wdst = wtr + (size_t)t * oc * c;
+        float *wdst = wtr + (size_t)(as_fwd ? taps - 1 - t : t) * oc * c;
         for (int c0 = 0; c0 < c; c0 += 16)
             for (int o0 = 0; o0 < oc; o0 += 16) {
                 const int c1 = c0 + 16 < c ? c0 + 16 : c, o1 = o0 + 16 < oc ? o0 + 16 : oc;
@@ -748,6 +759,18 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             }
     }
 
+    if (as_fwd) {
+        lp_conv_geom f = *g;
+        f.h = g->oh;
+        f.w = g->ow;
+        f.c = oc;
+        f.oh = g->h;
+        f.ow = g->w;
+        f.oc = c;
+        f.pad_top = g->kh - 1 - g->pad_top;
+        f.pad_left = g->kw - 1 - g->pad_left;
+        if (lp_avx512_conv_fwd_igemm(&f, dy, wtr, dx, NULL, 0)) return 1;
+    }
     if (g->kh == 1 && g->kw == 1 && g->pad_top == 0 && g->pad_left == 0) {
         bwd_data_1x1(g, dy, wtr, dx);
         return 1;
