@@ -37,11 +37,10 @@ static const _Alignas(64) float zeros[MAX_C];
 /* acc[r][:] = sum over taps t, channels q < k of in[t][r][q] * wt[t][q*ldw + :],
  * stored to out[r] (r < rows) under the column masks; NV zmm columns, R
  * (12, 8 or 4) rows: the tables in[] keep MR pointers per tap whatever R.
- * EMB: each FMA broadcasts its input from memory ({1to16}, twice per
- * element for 32 columns) instead of one VBROADCASTSS into a register for
- * both: on Zen 4 that leaves the FP pipes to the FMAs (image-major tiles
- * 2-6% faster on one thread), but tiles whose rows lie in 12 different
- * images (position-major) were 8-20% slower with it. */
+ * EMB: each FMA broadcasts its input from memory (LPC_FMA_BCAST, twice
+ * per element for 32 columns) instead of one VBROADCASTSS into a register
+ * for both: image-major tiles 2-6% faster on one thread, but tiles whose
+ * rows lie in 12 different images (position-major) were 8-20% slower. */
 #define IGEMM_KERNEL(NAME, NV, R, EMB)                                                              \
     static void NAME(int taps, int k, const float *const *in, const float *const *wt,            \
                      ptrdiff_t ldw, __mmask16 m0, __mmask16 m1, float *const *out, int rows,    \
@@ -89,9 +88,8 @@ static const _Alignas(64) float zeros[MAX_C];
     }
 #define IGEMM_ROW(NV, r, pr)                                                                       \
     if (emb_) {                                                                                  \
-        __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(a0[r]) : "v"(b0), "m"(pr[q]));          \
-        if (NV == 2)                                                                             \
-            __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(a1[r]) : "v"(b1), "m"(pr[q]));      \
+        LPC_FMA_BCAST(a0[r], b0, pr[q]);                                                         \
+        if (NV == 2) LPC_FMA_BCAST(a1[r], b1, pr[q]);                                            \
     } else {                                                                                     \
         const __m512 av = _mm512_set1_ps(pr[q]);                                                 \
         a0[r] = _mm512_fmadd_ps(av, b0, a0[r]);                                                  \

@@ -93,6 +93,14 @@ static inline __attribute__((always_inline)) void lpc_store_row(float *out, __m5
     if (nv == 2) _mm512_mask_storeu_ps(out + 16, m1, v1);
 }
 
+/* acc += b * broadcast(x) in one FMA that reads x from memory ({1to16}).
+ * Written as intrinsics, a scalar feeding two FMAs (32 columns) is loaded
+ * once by VBROADCASTSS, which on Zen 4 takes an FP pipe from the FMAs:
+ * with this the image-major igemm tiles and the weight gradient ran 2-6%
+ * faster on one thread. */
+#define LPC_FMA_BCAST(acc, b, x) \
+    __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(b), "m"(x))
+
 /* Fetch the line at p for writing (PREFETCHW: every AVX-512 CPU has it;
  * GCC emits it for __builtin_prefetch(p, 1) only with -mprfchw). */
 static inline void lpc_prefetchw(const void *p)

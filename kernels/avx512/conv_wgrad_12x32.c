@@ -53,12 +53,6 @@ typedef struct {
     int step, count;
 } wd_run;
 
-/* acc += b * broadcast(x), the FMA reading x from memory ({1to16}) rather
- * than one VBROADCASTSS into a register for both column groups: as in the
- * indirect GEMM (conv_igemm_12x32.c), the FP pipes are left to the FMAs
- * (conv7's and resnet50's layers 2-6% faster on one thread). */
-#define LPW_FMA(acc, b, x) __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(b), "m"(x))
-
 #define WD_KERNEL(NAME, R, NV)                                                                   \
     static void NAME(int nrun, const wd_run *run, int off, const float *dy, ptrdiff_t ldy,      \
                      __mmask16 m0, __mmask16 m1, float *out, ptrdiff_t ldo, int rows, int more)  \
@@ -80,8 +74,8 @@ typedef struct {
                 dy += ldy;                                                                       \
                 _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                             \
                 {                                                                                \
-                    LPW_FMA(a0[r], b0, xp[r]);                                                   \
-                    if (NV == 2) LPW_FMA(a1[r], b1, xp[r]);                                      \
+                    LPC_FMA_BCAST(a0[r], b0, xp[r]);                                             \
+                    if (NV == 2) LPC_FMA_BCAST(a1[r], b1, xp[r]);                                \
                 }                                                                                \
                 xp += st;                                                                        \
             }                                                                                    \
