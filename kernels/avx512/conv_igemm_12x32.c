@@ -186,6 +186,17 @@ static void prefetch_out(float *const *out, int rows, int o_lo, int o_hi)
         for (int o = o_lo; o < o_hi; o += 16) lpc_prefetchw(out[r] + o);
 }
 
+/* Output rows no tap reaches (every tap in the padding): 0, + bias, then
+ * ReLU, as the kernels' epilogue would give. */
+static void fill_no_taps(float *const *out, int rows, int o_lo, int o_hi, const float *bias, int relu)
+{
+    for (int r = 0; r < rows; r++)
+        for (int o = o_lo; o < o_hi; o++) {
+            float v = bias ? 0.0f + bias[o] : 0.0f;
+            out[r][o] = relu && v < 0.0f ? 0.0f : v;
+        }
+}
+
 /* in[t*MR + r] = base[r] + off[t] for every tap t and row r (tiles whose
  * windows all lie inside the image): 12 pointers per tap in two vector
  * stores instead of 12 scalar ones. */
@@ -362,12 +373,11 @@ static int fwd_rows(const lp_conv_geom *g, const float *x, const float *w, float
         const int iy0 = oy * g->sh - g->pad_top;
         const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = g->h - iy0 < g->kh ? g->h - iy0 : g->kh;
         float *yrow = y + (size_t)row * g->ow * oc;
-        if (ky1 <= ky0) { /* every window row in the padding: 0 (+ bias, ReLU) */
-            for (int ox = 0; ox < g->ow; ox++)
-                for (int o = o_lo; o < o_hi; o++) {
-                    float v = bias ? 0.0f + bias[o] : 0.0f;
-                    yrow[(size_t)ox * oc + o] = relu && v < 0.0f ? 0.0f : v;
-                }
+        if (ky1 <= ky0) { /* every window row in the padding */
+            for (int ox = 0; ox < g->ow; ox++) {
+                float *px = yrow + (size_t)ox * oc;
+                fill_no_taps(&px, 1, o_lo, o_hi, bias, relu);
+            }
             continue;
         }
         /* the taps of window rows ky0..ky1-1, in tap order */
@@ -387,34 +397,29 @@ static int fwd_rows(const lp_conv_geom *g, const float *x, const float *w, float
             const int ox0 = tstart[j], len = tlen[j];
             const float *in[MAX_TAPS * MR], *corner[MR];
             float *out[MR];
-            int inside = 1;
+            int ix0[MR], inside = 1; /* ix0: the window's first input column */
             for (int r = 0; r < MR; r++) {
                 const int ox = ox0 + (r < len ? r : len - 1);
-                const int ix0 = ox * g->sw - g->pad_left;
+                ix0[r] = ox * g->sw - g->pad_left;
                 out[r] = yrow + (size_t)ox * oc;
-                corner[r] = rowc + (ptrdiff_t)ix0 * c;
-                if (r < len && (ix0 < 0 || ix0 + g->kw > g->w)) inside = 0;
+                corner[r] = rowc + (ptrdiff_t)ix0[r] * c;
+                if (r < len && (ix0[r] < 0 || ix0[r] + g->kw > g->w)) inside = 0;
             }
             int kept = ntap;
+            memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
             if (inside) {
                 fill_fixed(in, ntap, corner, tk);
-                memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
             } else {
                 for (int t = 0; t < ntap; t++)
                     for (int r = 0; r < MR; r++) {
-                        const int ix = (ox0 + (r < len ? r : len - 1)) * g->sw - g->pad_left + kx_of[t];
+                        const int ix = ix0[r] + kx_of[t];
                         in[t * MR + r] = r < len && ix >= 0 && ix < g->w ? corner[r] + tk[t] : zeros;
                     }
-                memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
                 kept = drop_zero_taps(ntap, in, wt);
             }
             prefetch_out(out, len, o_lo, o_hi);
             if (kept == 0) {
-                for (int r = 0; r < len; r++)
-                    for (int o = o_lo; o < o_hi; o++) {
-                        float v = bias ? 0.0f + bias[o] : 0.0f;
-                        out[r][o] = relu && v < 0.0f ? 0.0f : v;
-                    }
+                fill_no_taps(out, len, o_lo, o_hi, bias, relu);
                 continue;
             }
             tile_all_columns(kept, c, in, wt, oc, o_lo, o_hi, out, len, bias, relu, 1);
@@ -538,12 +543,8 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
         }
         prefetch_out(out, rows, o_lo, o_hi);
         const int kept = border ? drop_zero_taps(taps, in, wt) : taps;
-        if (kept == 0) { /* every tap in the padding: 0 (+ bias, ReLU) */
-            for (int r = 0; r < rows; r++)
-                for (int o = o_lo; o < o_hi; o++) {
-                    float v = bias ? 0.0f + bias[o] : 0.0f;
-                    out[r][o] = relu && v < 0.0f ? 0.0f : v;
-                }
+        if (kept == 0) {
+            fill_no_taps(out, rows, o_lo, o_hi, bias, relu);
             continue;
         }
         tile_all_columns(kept, g->c, in, wt, g->oc, o_lo, o_hi, out, rows, bias, relu, !pm);
@@ -672,12 +673,13 @@ static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *w
             const int b0 = tstart[j], len = tlen[j];
             const float *in[MAX_TAPS * MR], *base[MR];
             float *out[MR];
-            int inside = 1;
+            int qx[MR], inside = 1; /* qx: dy column of tap column v = 0 */
             for (int r = 0; r < MR; r++) {
-                const int b = b0 + (r < len ? r : len - 1), qx = qx0 + b;
-                base[r] = dyrow + (ptrdiff_t)qx * oc;
+                const int b = b0 + (r < len ? r : len - 1);
+                qx[r] = qx0 + b;
+                base[r] = dyrow + (ptrdiff_t)qx[r] * oc;
                 out[r] = drow + b * so;
-                if (r < len && (qx - P->nv + 1 < 0 || qx >= g->ow)) inside = 0;
+                if (r < len && (qx[r] - P->nv + 1 < 0 || qx[r] >= g->ow)) inside = 0;
             }
             int kept = ntap;
             memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
@@ -686,8 +688,8 @@ static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *w
             } else {
                 for (int t = 0; t < ntap; t++)
                     for (int r = 0; r < MR; r++) {
-                        const int qx = qx0 + b0 + (r < len ? r : len - 1) - v_of[t];
-                        in[t * MR + r] = r < len && qx >= 0 && qx < g->ow ? base[r] + tk[t] : zeros;
+                        const int ox = qx[r] - v_of[t];
+                        in[t * MR + r] = r < len && ox >= 0 && ox < g->ow ? base[r] + tk[t] : zeros;
                     }
                 kept = drop_zero_taps(ntap, in, wt);
             }
@@ -708,8 +710,9 @@ static int work_item(const phase *ph, int nph, int total, int ngrp, int th, int 
 {
     long long per = 0; /* work of one group */
     for (int f = 0; f < nph; f++) per += (long long)ph[f].ntile * ph[f].nu * ph[f].nv;
+    if (th >= nth) return total * ngrp;
+    if (per == 0) return 0;
     const long long target = per * ngrp * th / nth;
-    if (th >= nth || per == 0) return th >= nth ? total * ngrp : 0;
     const int grp = (int)(target / per);
     long long at = (long long)grp * per; /* work before the group's first item */
     int item = grp * total;
