@@ -3,6 +3,7 @@
 #ifndef LAPERM_KERNELS_AVX512_CONV_UTIL_H
 #define LAPERM_KERNELS_AVX512_CONV_UTIL_H
 
+#include "kernels/common/omp_team.h"
 #include "kernels/kernels.h"
 
 #include <immintrin.h>
@@ -108,16 +109,13 @@ static inline void lpc_prefetchw(const void *p)
     __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
 }
 
-/* Threads for `work` flops: one per 4 MFLOP, at most the OpenMP limit (1
- * inside a parallel region). The result never changes the bits: every
- * output is computed by one work item whatever the team. */
+/* Threads for `work` flops: one below 8 MFLOP (two threads' worth at 4
+ * MFLOP each), else every thread (kernels/common/omp_team.h: a team in
+ * between makes libgomp recreate threads). The result never changes the
+ * bits: every output is computed by one work item whatever the team. */
 static inline int lpc_team(double work)
 {
-    if (omp_in_parallel()) return 1;
-    int nt = omp_get_max_threads();
-    double lim = work / 4e6;
-    if (lim < 1) lim = 1;
-    return nt < lim ? nt : (int)lim;
+    return lp_omp_team(work >= 8e6 ? 2 : 1);
 }
 
 #endif

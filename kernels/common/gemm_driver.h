@@ -35,6 +35,7 @@
 #endif
 
 #include "kernels/common/ksplit_reduce.h"
+#include "kernels/common/omp_team.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -511,11 +512,9 @@ static void LPG(gemm_src)(int trans_a, int trans_b, int m, int n, int k, float a
         return;
     }
     double flops = 2.0 * m * n * (double)k;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    double lim = flops / LPG_FLOPS_PER_THREAD;
-    if (lim < 1.0) lim = 1.0;
-    if (nt > lim) nt = (int)lim;
-    if (nt < 1) nt = 1;
+    /* all threads from two threads' worth of flops (one or all:
+     * kernels/common/omp_team.h) */
+    const int nt = lp_omp_team(flops >= 2.0 * LPG_FLOPS_PER_THREAD ? 2 : 1);
     float *bbuf = LPG_BBUF; /* the calling thread's: shared with its team */
     if (nt == 1) {
         LPG(run)(trans_a, trans_b, m, n, 0, k, alpha, a, lda, b, ldb, beta, c, ldc, bbuf, 1, 0, cg);
@@ -568,8 +567,7 @@ static inline int LPG(gemm_ksplit)(int ta, int tb, int m, int n, int k, float al
     if (!rows || m <= 0 || n <= 0 || alpha == 0.0f) return 0;
     const int nch = (k + rows - 1) / rows;
     const size_t mn = (size_t)m * n;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (nt > nch) nt = nch;
+    const int nt = lp_omp_team(nch); /* threads beyond nch take no chunk */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int ch = 0; ch < nch; ch++) {
         const int k0 = ch * rows, k1 = k - k0 < rows ? k : k0 + rows;

@@ -21,6 +21,7 @@
 #ifndef LAPERM_KERNELS_COMMON_SYNC_BLOCK_H
 #define LAPERM_KERNELS_COMMON_SYNC_BLOCK_H
 
+#include "kernels/common/omp_team.h"
 #include "kernels/common/sync_long.h"
 
 /* keys[b*len + i] = w[i*nvec + j0 + b] for b < bw, with mn[b] / mx[b] the
@@ -292,8 +293,10 @@ static long lps_sync(size_t len, size_t nvec, float *w, const float *sorted, voi
     char *base = (char *)(((uintptr_t)ws + LPS_ALIGN - 1) & ~(uintptr_t)(LPS_ALIGN - 1));
     long first_bad = -1, counter = 0;
     const long span = (nblk + threads - 1) / threads;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
+    /* every thread of the pool in the region, `threads` of them working
+     * (kernels/common/omp_team.h); the workspace holds `threads` slots */
+#pragma omp parallel num_threads(lp_omp_team(threads)) if (threads > 1)
+    if (omp_get_thread_num() < threads) {
         char *mine = base + (size_t)omp_get_thread_num() * slot;
         long bad = -1, cur, next;
         int cached = 0;

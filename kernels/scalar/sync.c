@@ -5,6 +5,7 @@
  * the gathered column, the argsort indices and the radix scratch. */
 #include "kernels/scalar/scalar.h"
 #include "kernels/scalar/sort.h"
+#include "kernels/common/omp_team.h"
 
 #include <omp.h>
 #include <stdint.h>
@@ -41,18 +42,23 @@ long lp_scalar_sync(size_t len, size_t nvec, float *w, const float *sorted, void
     size_t slice = sync_slice_bytes(len);
     char *base = (char *)(((uintptr_t)ws + SYNC_ALIGN - 1) & ~(uintptr_t)(SYNC_ALIGN - 1));
     long first_bad = -1;
-#pragma omp parallel num_threads(threads) if (threads > 1 && len * nvec > 4096)
+    /* every thread of the pool in the region, the first `threads` working,
+     * each on its own slice of ws and an equal share of the columns
+     * (kernels/common/omp_team.h) */
+#pragma omp parallel num_threads(lp_omp_team(threads)) if (threads > 1 && len * nvec > 4096)
     {
-        char *mine = base + (size_t)omp_get_thread_num() * slice;
+        const int tid = omp_get_thread_num(), nw = omp_get_num_threads() < threads ? 1 : threads;
+        char *mine = base + (size_t)tid * slice;
         float *col = (float *)mine;
         uint32_t *idx = (uint32_t *)(mine + len * sizeof(float));
         uint32_t *scratch = idx + len;
         long bad = -1;
-#pragma omp for schedule(static)
-        for (long j = 0; j < (long)nvec; j++) {
+        const long j0 = tid < nw ? (long)(nvec * (size_t)tid / (size_t)nw) : 0;
+        const long j1 = tid < nw ? (long)(nvec * (size_t)(tid + 1) / (size_t)nw) : 0;
+        for (long j = j0; j < j1; j++) {
             for (size_t r = 0; r < len; r++) col[r] = w[r * nvec + (size_t)j];
             if (lp_scalar_argsort_ws(len, col, idx, scratch) != 0) {
-                if (bad < 0) bad = j; /* static chunks ascend: first is lowest */
+                if (bad < 0) bad = j; /* the share ascends: first is lowest */
                 continue;
             }
             const float *s = sorted + (size_t)j * len;
