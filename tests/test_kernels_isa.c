@@ -663,10 +663,11 @@ static void test_conv_vs_reference(void)
          * (forward: gathered windows; weight gradient: border windows
          * gathered instead of the frame) */
         {1, 80, 80, 3, 3, 3, 1, 1, 16},
-        /* backward-data of stride 1 'same' as a forward with the flipped
-         * kernel: a 4x4 window pads 1 before and 2 after */
+        /* backward-data's tap classes with an asymmetric 'same' padding: a
+         * 4x4 window pads 1 before and 2 after */
         {2, 9, 10, 16, 4, 4, 1, 1, 24},
-        /* backward-data by rows of the stride phases ('same' and 'valid') */
+        /* backward-data's tap classes in stride-2 phases ('same' and
+         * 'valid'; 32x32 'valid' leaves dx's last row and column unreached) */
         {2, 16, 32, 16, 3, 3, 2, 1, 24}, {2, 32, 32, 8, 5, 5, 2, 0, 16},
         {2, 32, 32, 8, 3, 3, 2, 0, 16},
         /* 1x1 windows: stride 2 over odd sizes, stride 1 */

@@ -16,8 +16,9 @@
  * W'[t][o][ci] = W[t][ci][o] (built in the workspace): for stride s the
  * input pixels split into s*s phases by (iy + pad) mod s, and each phase is
  * a stride-1 correlation of dy with the taps i = phase + s*u (tap order u,
- * then v; channel order o). No col2im, no scatter-add: every dx element is
- * written once. */
+ * then v; channel order o), its pixels grouped into classes that reach the
+ * same taps (bwd_data_classes). No col2im, no scatter-add: every dx
+ * element is written once. */
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx512/conv_util.h"
 #include "kernels/common/avx2_transpose.h"
@@ -30,8 +31,6 @@
 #define MR 12
 #define MAX_TAPS 64
 #define MAX_C 4096
-#define MAX_COLS 256
-#define MAX_CLS 32
 
 static const _Alignas(64) float zeros[MAX_C];
 
@@ -155,17 +154,6 @@ static int shape_ok(const lp_conv_geom *g)
 static int position_major(int positions, size_t input_floats)
 {
     return positions <= 16 || (positions <= 64 && input_floats * sizeof(float) <= (size_t)1024 * 1024);
-}
-
-/* Backward-data's phases go position-major up to 12x12 positions when dy
- * fits in 1.5 MB: a tile's rows then share their window position, so the
- * taps in the padding are dropped for all of them, where a class's rows mix
- * border and interior rows of a small 'valid' image (conv7's 10x10x64 and
- * 12x12x32 layers: 14% and 10% faster; larger images were slower). */
-static int position_major_bwd(int positions, size_t dy_floats)
-{
-    return position_major(positions, dy_floats) ||
-           (positions <= 144 && dy_floats * sizeof(float) <= (size_t)1536 * 1024);
 }
 
 /* Output channels per work item. A pixel tile streams all the weights of
@@ -562,18 +550,6 @@ size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g)
  * (iy + pad) % s == ry. */
 typedef struct {
     int ry, rx, cy, cx, ha, wa, nu, nv, ntile;
-    /* Columns grouped by the tap columns v that reach them (a 'valid'
-     * layer's dx border columns get 1 or 2 of 3): class k holds ncol[k]
-     * columns col[cstart[k] ..]; pixels run class by class, (n, a, column)
-     * within a class, so a tile's rows share their tap columns and the
-     * taps none of them reaches are dropped. Mixing border and interior
-     * pixels in a tile would keep every tap for all of them. wa > MAX_COLS:
-     * one class, the identity. */
-    int ncls, ncol[MAX_CLS], cstart[MAX_CLS];
-    /* inner[k]: every tap column reaches class k's columns; contig[k]:
-     * its columns are consecutive (the fast path of a tile) */
-    unsigned char inner[MAX_CLS], contig[MAX_CLS];
-    short col[MAX_COLS];
 } phase;
 
 /* 1x1 windows without padding (resnet50's stride-2 shortcuts): dx at
@@ -615,131 +591,175 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
     }
 }
 
-/* Backward-data by rows of the phases (as fwd_rows): a work item is one
- * row a of one phase of image n (dx pixels (cy + s*a, cx + s*b)) and one
- * group of dx channels, cut into tiles of 12, 8 or 4 columns b. Along the
- * row every pixel reads dy rows qy0 + a - u, so the tap rows u outside dy
- * are dropped for the whole row; a tile whose columns all read inside dy
- * takes its pointers by lane. One thread, against the class-ordered and
- * position-major tiles: resnet50's 16x16x32 stride-2 layer 8% faster,
- * conv7's 24x24x32 one 4%. */
-static void bwd_data_rows(const lp_conv_geom *g, const float *dy, const float *wtr, float *dx,
-                          const phase *ph, int nph)
+/* Backward-data of the phases by tap classes. Along one axis of a phase,
+ * position x reaches dy through the tap range [max(0, q0 + x - out + 1),
+ * min(nk - 1, q0 + x)]; both ends grow with x, so equal ranges are runs of
+ * consecutive x. A class is one run of rows times one run of columns (a
+ * 'valid' 3x3 layer's dx: 5 x 5, the interior taking all 9 taps); its
+ * pixels run (n, row, column), so a tile's 12 rows share their taps: each
+ * tile computes exactly its class's taps (none on padding), its pointers
+ * by lane (fill_fixed), and an interior tile's rows lie in one image.
+ * It replaced three drivers, measured against each on one thread:
+ *  - column classes or position-major tiles (the union of the rows' taps,
+ *    pointers row by row): conv7's 26x26x32, 12x12x32 and 10x10x64 'valid'
+ *    layers 7-16%, 6% and 11% faster, its 8x8x64 stride-2 one 10%;
+ *  - phase rows (strided layers): conv7's 24x24x32 stride-2 layer 5-10%,
+ *    resnet50's 32x32x16 one 4-8%, its 16x16x32 one the same;
+ *  - stride-1 'same' layers as a forward with the flipped kernel (its
+ *    border columns computed on padding): conv13's 8x8x256, 4x4x512 and
+ *    2x2x512 layers 7-12%, 5-8% and 5-9% faster (2 threads: 4x4x512 10-15%),
+ *    resnet50's 32x32x16 and 8x8x64 ones 7-10%, the 32x32x64 and 16x16x128
+ *    ones the same within 1%;
+ * and the GEMM + col2im that took 'valid' windows nearly as large as the
+ * image (conv7's 4x4 layer: the same). */
+#define AXIS_MAX (2 * MAX_TAPS + 2)
+
+/* Runs of equal tap ranges along an axis of len positions: run k is
+ * [x0[k], x0[k + 1]) with taps [lo[k], hi[k]] (empty when lo > hi);
+ * returns the number of runs. */
+static int axis_runs(int len, int q0, int out, int nk, int *x0, int *lo, int *hi)
+{
+    int nr = 0;
+    for (int x = 0; x < len; x++) {
+        int l = q0 + x - out + 1, h = q0 + x;
+        if (l < 0) l = 0;
+        if (h > nk - 1) h = nk - 1;
+        if (nr == 0 || l != lo[nr - 1] || h != hi[nr - 1]) {
+            x0[nr] = x;
+            lo[nr] = l;
+            hi[nr] = h;
+            nr++;
+        }
+    }
+    x0[nr] = len;
+    return nr;
+}
+
+/* The phase's runs along both axes. */
+typedef struct {
+    int qy0, qx0, nr, nc;
+    int ry0[AXIS_MAX + 1], ulo[AXIS_MAX], uhi[AXIS_MAX];
+    int cx0[AXIS_MAX + 1], vlo[AXIS_MAX], vhi[AXIS_MAX];
+} phase_runs;
+
+static void runs_of(const lp_conv_geom *g, const phase *P, phase_runs *q)
+{
+    q->qy0 = (P->cy + g->pad_top - P->ry) / g->sh;
+    q->qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
+    q->nr = axis_runs(P->ha, q->qy0, g->oh, P->nu, q->ry0, q->ulo, q->uhi);
+    q->nc = axis_runs(P->wa, q->qx0, g->ow, P->nv, q->cx0, q->vlo, q->vhi);
+}
+
+static inline int class_taps(const phase_runs *q, int i, int j)
+{
+    return q->uhi[i] >= q->ulo[i] && q->vhi[j] >= q->vlo[j]
+               ? (q->uhi[i] - q->ulo[i] + 1) * (q->vhi[j] - q->vlo[j] + 1)
+               : 0;
+}
+
+/* Work items are (channel group, phase, class, tile) in that order, a
+ * tile's work its taps (at least 1); each thread takes the tiles whose work
+ * starts in its equal share, the same every call (dynamic scheduling moved
+ * dx's lines between the cores). */
+static void bwd_data_classes(const lp_conv_geom *g, const float *dy, const float *wtr, float *dx,
+                             const phase *ph, int nph)
 {
     const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
-    /* items (group, image, phase, row): an image's rows of all phases
-     * are consecutive, so static halves are equal work and each thread
-     * writes the same dx every time (dynamic scheduling moved dx's lines
-     * between the cores: at times 1.4x slower on 2 threads) */
-    int first[65], per = 0; /* rows of one image, phase f's from first[f] */
+    long long work = 0; /* of one channel group */
     for (int f = 0; f < nph; f++) {
-        first[f] = per;
-        per += ph[f].ntile > 0 ? ph[f].ha : 0;
+        if (ph[f].ntile == 0) continue; /* no tap: dx cleared by the caller */
+        phase_runs q;
+        runs_of(g, &ph[f], &q);
+        for (int i = 0; i < q.nr; i++)
+            for (int j = 0; j < q.nc; j++) {
+                const int npix = g->n * (q.ry0[i + 1] - q.ry0[i]) * (q.cx0[j + 1] - q.cx0[j]);
+                const int nt = class_taps(&q, i, j);
+                work += (long long)((npix + MR - 1) / MR) * (nt > 0 ? nt : 1);
+            }
     }
-    first[nph] = per;
-    const int total = g->n * per;
     const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
     const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
-    for (int item = 0; item < total * ngrp; item++) {
-        const int id = item % total, o_lo = item / total * og;
-        const int o_hi = o_lo + og < c ? o_lo + og : c;
-        const int n = id / per, r = id - n * per;
-        int f = 0;
-        while (r >= first[f + 1]) f++;
-        const phase *P = &ph[f];
-        const int a = r - first[f];
-        const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
-        const int qy = qy0 + a; /* dy row of tap row u: qy - u */
-        const int u0 = qy - g->oh + 1 > 0 ? qy - g->oh + 1 : 0, u1 = qy < P->nu - 1 ? qy : P->nu - 1;
-        float *drow = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w + P->cx) * c;
-        const size_t so = (size_t)g->sw * c;
-        if (u1 < u0) { /* no tap reaches this row */
-            for (int b = 0; b < P->wa; b++) memset(drow + b * so + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
-            continue;
-        }
-        const float *wk[MAX_TAPS], *wt[MAX_TAPS];
-        ptrdiff_t tk[MAX_TAPS];
-        int v_of[MAX_TAPS], ntap = 0;
-        for (int u = u0; u <= u1; u++)
-            for (int v = 0; v < P->nv; v++, ntap++) {
-                wk[ntap] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
-                tk[ntap] = -((ptrdiff_t)u * g->ow + v) * oc;
-                v_of[ntap] = v;
-            }
-        const float *dyrow = dy + ((size_t)n * g->oh + qy) * g->ow * oc; /* (qy, 0) */
-        int tstart[MAX_ROW_TILES], tlen[MAX_ROW_TILES];
-        const int nt = row_tiles(P->wa, tstart, tlen);
-        for (int j = 0; j < nt; j++) {
-            const int b0 = tstart[j], len = tlen[j];
-            const float *in[MAX_TAPS * MR], *base[MR];
-            float *out[MR];
-            int qx[MR], inside = 1; /* qx: dy column of tap column v = 0 */
-            for (int r = 0; r < MR; r++) {
-                const int b = b0 + (r < len ? r : len - 1);
-                qx[r] = qx0 + b;
-                base[r] = dyrow + (ptrdiff_t)qx[r] * oc;
-                out[r] = drow + b * so;
-                if (r < len && (qx[r] - P->nv + 1 < 0 || qx[r] >= g->ow)) inside = 0;
-            }
-            int kept = ntap;
-            memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
-            if (inside) {
-                fill_fixed(in, ntap, base, tk);
-            } else {
-                for (int t = 0; t < ntap; t++)
-                    for (int r = 0; r < MR; r++) {
-                        const int ox = qx[r] - v_of[t];
-                        in[t * MR + r] = r < len && ox >= 0 && ox < g->ow ? base[r] + tk[t] : zeros;
+    const long long total = work * ngrp;
+#pragma omp parallel num_threads(lpc_team(flops))
+    {
+        const int nth = omp_get_num_threads(), th = omp_get_thread_num();
+        const long long w_lo = total * th / nth, w_hi = total * (th + 1) / nth;
+        long long at = 0; /* work before the current class */
+        for (int grp = 0; grp < ngrp && at < w_hi; grp++) {
+            const int o_lo = grp * og, o_hi = o_lo + og < c ? o_lo + og : c;
+            for (int f = 0; f < nph && at < w_hi; f++) {
+                const phase *P = &ph[f];
+                if (P->ntile == 0) continue;
+                phase_runs q;
+                runs_of(g, P, &q);
+                for (int i = 0; i < q.nr; i++)
+                    for (int j = 0; j < q.nc; j++) {
+                        const int a0 = q.ry0[i], nr = q.ry0[i + 1] - a0;
+                        const int b0 = q.cx0[j], nc = q.cx0[j + 1] - b0;
+                        const int npix = g->n * nr * nc, ntile = (npix + MR - 1) / MR;
+                        const int ntap = class_taps(&q, i, j), per = ntap > 0 ? ntap : 1;
+                        const long long c0 = at, c1 = at + (long long)ntile * per;
+                        at = c1;
+                        if (c1 <= w_lo || c0 >= w_hi) continue;
+                        /* the tiles t whose work c0 + t * per starts in [w_lo, w_hi) */
+                        const int t0 = c0 >= w_lo ? 0 : (int)((w_lo - c0 + per - 1) / per);
+                        const int t1 = c1 <= w_hi ? ntile : (int)((w_hi - c0 + per - 1) / per);
+                        const float *wt[MAX_TAPS];
+                        ptrdiff_t toff[MAX_TAPS];
+                        for (int u = q.ulo[i], t = 0; u <= q.uhi[i]; u++)
+                            for (int v = q.vlo[j]; v <= q.vhi[j]; v++, t++) {
+                                toff[t] = -((ptrdiff_t)u * g->ow + v) * oc;
+                                wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
+                            }
+                        /* tiles of a class with fewer than 12 pixels per
+                         * image mix images: register broadcasts (8-20%
+                         * faster than memory ones on such rows) */
+                        const int emb = nr * nc >= MR;
+                        for (int tile = t0; tile < t1; tile++) {
+                            const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+                            const float *in[MAX_TAPS * MR], *base[MR];
+                            float *out[MR];
+                            int n = p0 / (nr * nc), rem = p0 - n * nr * nc, ai = rem / nc, bj = rem - ai * nc;
+                            for (int r = 0; r < MR; r++) { /* rows past `rows` repeat the last */
+                                if (r > 0 && r < rows && ++bj == nc) {
+                                    bj = 0;
+                                    if (++ai == nr) {
+                                        ai = 0;
+                                        n++;
+                                    }
+                                }
+                                const int a = a0 + ai, b = b0 + bj;
+                                base[r] = dy + (((size_t)n * g->oh + q.qy0 + a) * g->ow + q.qx0 + b) * oc;
+                                out[r] = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w +
+                                               P->cx + (size_t)g->sw * b) * c;
+                            }
+                            prefetch_out(out, rows, o_lo, o_hi);
+                            if (ntap == 0) { /* no tap reaches the class */
+                                for (int r = 0; r < rows; r++)
+                                    memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
+                                continue;
+                            }
+                            fill_fixed(in, ntap, base, toff);
+                            tile_all_columns(ntap, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, emb);
+                        }
                     }
-                kept = drop_zero_taps(ntap, in, wt);
             }
-            prefetch_out(out, len, o_lo, o_hi);
-            if (kept == 0) {
-                for (int r = 0; r < len; r++) memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
-                continue;
-            }
-            tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, len, NULL, 0, 1);
         }
     }
 }
 
-/* The first of the items (group, phase, tile) in that order whose work
- * (taps of its phase) starts at or after share th of nth of the total:
- * thread th takes items [work_item(th), work_item(th + 1)). */
-static int work_item(const phase *ph, int nph, int total, int ngrp, int th, int nth)
-{
-    long long per = 0; /* work of one group */
-    for (int f = 0; f < nph; f++) per += (long long)ph[f].ntile * ph[f].nu * ph[f].nv;
-    if (th >= nth) return total * ngrp;
-    if (per == 0) return 0;
-    const long long target = per * ngrp * th / nth;
-    const int grp = (int)(target / per);
-    long long at = (long long)grp * per; /* work before the group's first item */
-    int item = grp * total;
-    for (int f = 0; f < nph; f++) {
-        const long long w = (long long)ph[f].nu * ph[f].nv, wf = ph[f].ntile * w;
-        if (at + wf > target && w > 0) /* the first tile starting at or after target */
-            return item + (int)((target - at + w - 1) / w);
-        at += wf;
-        item += ph[f].ntile;
-    }
-    return item;
-}
-
-/* wtr[t][o][ci] = w[t][ci][o] for every tap t (stored at taps-1-t when
- * reversed), in 16x8 blocks: two 8x8 register transposes per block, each
+/* wtr[t][o][ci] = w[t][ci][o] for every tap t, in 16x8 blocks: two 8x8 register transposes per block, each
  * output row getting a whole 64-byte line, the items (tap, 16 input
  * channels) spread over the team. The plain 16x16-block loop this replaces
  * took 1.9 ms of conv13's 4x4x512 backward-data (18.5 ms, 2 threads). */
-static void transpose_taps(const float *w, float *wtr, int taps, int c, int oc, int reversed)
+static void transpose_taps(const float *w, float *wtr, int taps, int c, int oc)
 {
     const int cb = (c + 15) / 16, items = taps * cb;
 #pragma omp parallel for schedule(static) num_threads(lpc_team(64.0 * taps * c * oc))
     for (int it = 0; it < items; it++) {
         const int t = it / cb, c0 = it % cb * 16, c1 = c0 + 16 < c ? c0 + 16 : c;
         const float *src = w + (size_t)t * c * oc;
-        float *dst = wtr + (size_t)(reversed ? taps - 1 - t : t) * oc * c;
+        float *dst = wtr + (size_t)t * oc * c;
         int o0 = 0;
         if (c1 - c0 == 16)
             for (; o0 + 8 <= oc; o0 += 8) {
@@ -764,42 +784,15 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
                                   float *wtr)
 {
     if (!shape_ok(g) || g->sh > 8 || g->sw > 8) return 0;
-    /* Input pixels per (stride-scaled) output pixel: far above 1 (a 'valid'
-     * window nearly as large as the image, e.g. 4x4 over 4x4) means most
-     * taps of a tile read padding; the GEMM + col2im does only real work. */
-    if ((double)g->h * g->w > 2.0 * g->sh * g->sw * g->oh * g->ow) return 0;
     const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
-    /* Stride 1 with padding ('same'): dx is the forward convolution of dy
-     * with the kernel flipped in both axes and transposed (W''[t][o][ci] =
-     * W[taps-1-t][ci][o]), padded by k-1-pad, so it runs on the forward's
-     * drivers (by output rows, the window rows in the padding dropped per
-     * row): conv13's 3x3 layers 3-8% faster on one thread, resnet50's
-     * 16x16x32 3%. 'valid' layers stay on the phase path: as a forward
-     * they are padded by k-1 on every side (conv7's 10x10x64: 24% slower). */
-    const int as_fwd = g->sh == 1 && g->sw == 1 && !(g->kh == 1 && g->kw == 1) &&
-                       (g->pad_top > 0 || g->pad_left > 0) && g->pad_top <= g->kh - 1 &&
-                       g->pad_left <= g->kw - 1 && oc >= 8;
-    transpose_taps(w, wtr, taps, c, oc, as_fwd);
-
-    if (as_fwd) {
-        lp_conv_geom f = *g;
-        f.h = g->oh;
-        f.w = g->ow;
-        f.c = oc;
-        f.oh = g->h;
-        f.ow = g->w;
-        f.oc = c;
-        f.pad_top = g->kh - 1 - g->pad_top;
-        f.pad_left = g->kw - 1 - g->pad_left;
-        if (lp_avx512_conv_fwd_igemm(&f, dy, wtr, dx, NULL, 0)) return 1;
-    }
+    transpose_taps(w, wtr, taps, c, oc);
     if (g->kh == 1 && g->kw == 1 && g->pad_top == 0 && g->pad_left == 0) {
         bwd_data_1x1(g, dy, wtr, dx);
         return 1;
     }
 
     phase ph[64];
-    int nph = 0, total = 0, zero_phase = 0;
+    int nph = 0, zero_phase = 0;
     for (int ry = 0; ry < g->sh; ry++)
         for (int rx = 0; rx < g->sw; rx++) {
             phase *f = &ph[nph++];
@@ -812,44 +805,6 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             f->nu = g->kh > ry ? (g->kh - ry + g->sh - 1) / g->sh : 0;
             f->nv = g->kw > rx ? (g->kw - rx + g->sw - 1) / g->sw : 0;
             f->ntile = f->nu > 0 && f->nv > 0 ? (g->n * f->ha * f->wa + MR - 1) / MR : 0;
-            f->ncls = 1;
-            f->ncol[0] = f->wa;
-            f->cstart[0] = 0;
-            f->inner[0] = 0;
-            f->contig[0] = 1;
-            if (f->wa <= MAX_COLS && f->nv > 0) {
-                /* signature of column b: the range [vlo, vhi] of tap columns
-                 * with 0 <= qx - v < ow; classes in order of first column */
-                int sig[MAX_COLS], cls_sig[MAX_CLS], ncls = 0, fits = 1;
-                for (int b = 0; b < f->wa; b++) {
-                    const int qx = (f->cx + g->sw * b + g->pad_left - rx) / g->sw;
-                    int vlo = qx - g->ow + 1, vhi = qx;
-                    if (vlo < 0) vlo = 0;
-                    if (vhi > f->nv - 1) vhi = f->nv - 1;
-                    sig[b] = vlo * 1024 + vhi;
-                    int k = 0;
-                    while (k < ncls && cls_sig[k] != sig[b]) k++;
-                    if (k == ncls) {
-                        if (ncls == MAX_CLS) { fits = 0; break; }
-                        cls_sig[ncls++] = sig[b];
-                    }
-                }
-                if (fits) {
-                    int at = 0;
-                    for (int k = 0; k < ncls; k++) {
-                        f->cstart[k] = at;
-                        for (int b = 0; b < f->wa; b++)
-                            if (sig[b] == cls_sig[k]) f->col[at++] = (short)b;
-                        f->ncol[k] = at - f->cstart[k];
-                        f->inner[k] = cls_sig[k] == f->nv - 1; /* [0, nv - 1] */
-                        f->contig[k] = f->col[at - 1] - f->col[f->cstart[k]] == f->ncol[k] - 1;
-                    }
-                    f->ncls = ncls;
-                }
-            }
-            if (f->ncls == 1)
-                for (int b = 0; b < f->wa && b < MAX_COLS; b++) f->col[b] = (short)b;
-            total += f->ntile;
             zero_phase |= f->ntile == 0;
         }
     /* phases no tap reaches (a window smaller than the stride, e.g. a 1x1
@@ -860,171 +815,6 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
 #pragma omp parallel for schedule(static) num_threads(lpc_team(16.0 * g->n * img))
         for (int n = 0; n < g->n; n++) memset(dx + (size_t)n * img, 0, sizeof(float) * img);
     }
-    /* strided layers whose phase rows cut into tiles of 8 and 12 go by
-     * rows (bwd_data_rows); stride 1 and rows of 4 stay with the classes
-     * and position-major tiles below (conv7's 12x12 and 10x10 'valid'
-     * layers were 15% and 33% slower by rows, its 8x8 stride-2 one 10%) */
-    int by_rows = g->sh > 1 || g->sw > 1;
-    for (int f = 0; f < nph; f++)
-        by_rows &= ph[f].ntile == 0 || (ph[f].wa % 4 == 0 && ph[f].wa >= 8 && ph[f].wa <= 6 * MAX_ROW_TILES);
-    if (by_rows) {
-        bwd_data_rows(g, dy, wtr, dx, ph, nph);
-        return 1;
-    }
-    const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
-    const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-    /* Each thread takes one stretch of the items of equal work (taps x
-     * tiles): the phases differ in taps (3x3 stride 2: 4, 2, 2, 1), so
-     * equal halves of the items are unequal work (2 threads: 1.5x, not
-     * 2x); and a thread writes the same dx every call (dynamic scheduling
-     * moved dx's lines between the cores) */
-#pragma omp parallel num_threads(lpc_team(flops))
-    {
-    const int nth = omp_get_num_threads(), th = omp_get_thread_num();
-    const int it_lo = work_item(ph, nph, total, ngrp, th, nth), it_hi = work_item(ph, nph, total, ngrp, th + 1, nth);
-    for (int item = it_lo; item < it_hi; item++) {
-        const int id = item % total, o_lo = item / total * og;
-        const int o_hi = o_lo + og < c ? o_lo + og : c;
-        int f = 0, tile = id;
-        while (tile >= ph[f].ntile) tile -= ph[f++].ntile;
-        const phase *P = &ph[f];
-        const int hw = P->ha * P->wa, npix = g->n * hw;
-        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
-        const int ntap = P->nu * P->nv;
-        const int pm = position_major_bwd(hw, (size_t)g->n * g->oh * g->ow * oc);
-        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS], *base[MR];
-        float *out[MR];
-        int border = 0, inner = 0; /* inner: rows with every tap inside dy */
-        ptrdiff_t toff[MAX_TAPS];
-        for (int u = 0, t = 0; u < P->nu; u++)
-            for (int v = 0; v < P->nv; v++, t++) toff[t] = -((ptrdiff_t)u * g->ow + v) * oc;
-        for (int u = 0, t = 0; u < P->nu; u++)
-            for (int v = 0; v < P->nv; v++, t++)
-                wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
-        const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
-        /* (n, a, b) of the tile's first pixel by division, then stepped
-         * row by row (rows past `rows` repeat the last live one) */
-        int n, a, b, k = 0, idx = 0;
-        const int cls = !pm && P->wa <= MAX_COLS;
-        if (pm) { /* position-major (a, b, n) */
-            const int rr = p0 / g->n;
-            n = p0 - rr * g->n;
-            a = rr / P->wa;
-            b = rr - a * P->wa;
-        } else if (cls) { /* class by class, (n, a, column) in each */
-            int q = p0;
-            while (q >= g->n * P->ha * P->ncol[k]) q -= g->n * P->ha * P->ncol[k++];
-            const int nc = P->ncol[k];
-            n = q / (P->ha * nc);
-            const int rr = q - n * P->ha * nc;
-            a = rr / nc;
-            idx = rr - a * nc;
-            b = P->col[P->cstart[k] + idx];
-        } else { /* image-major (n, a, b) */
-            n = p0 / hw;
-            const int rr = p0 - n * hw;
-            a = rr / P->wa;
-            b = rr - a * P->wa;
-        }
-        /* Fast path: a full tile of a class whose columns are consecutive
-         * and reached by every tap column, over at most two image rows
-         * that every tap row reaches: rows r < len1 are consecutive
-         * columns of row (n, a), the rest continue at the start of the
-         * next row; base and out pointers by lane, no per-row logic. */
-        int fast = 0;
-        if (cls && rows == MR && P->inner[k] && P->contig[k]) {
-            const int nc = P->ncol[k], len1 = nc - idx < MR ? nc - idx : MR;
-            int n2 = n, a2 = a;
-            if (len1 < MR && ++a2 == P->ha) {
-                a2 = 0;
-                n2++;
-            }
-            const int qa = qy0 + a, qb = qy0 + a2;
-            if (MR - len1 <= nc && n2 < g->n && qa - P->nu + 1 >= 0 && qa < g->oh &&
-                qb - P->nu + 1 >= 0 && qb < g->oh) {
-                const int b1 = P->col[P->cstart[k]] + idx, b2 = P->col[P->cstart[k]];
-                const float *B1 = dy + (((size_t)n * g->oh + qa) * g->ow + qx0 + b1) * oc;
-                const float *B2 = dy + (((size_t)n2 * g->oh + qb) * g->ow + qx0 + b2) * oc;
-                float *O1 = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w + P->cx +
-                                  (size_t)g->sw * b1) * c;
-                float *O2 = dx + (((size_t)n2 * g->h + P->cy + (size_t)g->sh * a2) * g->w + P->cx +
-                                  (size_t)g->sw * b2) * c;
-                const size_t so = (size_t)g->sw * c;
-                for (int r = 0; r < MR; r++) {
-                    base[r] = r < len1 ? B1 + (size_t)r * oc : B2 + (size_t)(r - len1) * oc;
-                    out[r] = r < len1 ? O1 + r * so : O2 + (r - len1) * so;
-                }
-                fast = 1;
-            }
-        }
-        for (int r = 0; r < MR && !fast; r++) {
-            if (r > 0 && r < rows) {
-                if (pm) {
-                    if (++n == g->n) {
-                        n = 0;
-                        if (++b == P->wa) {
-                            b = 0;
-                            a++;
-                        }
-                    }
-                } else if (cls) {
-                    if (++idx == P->ncol[k]) {
-                        idx = 0;
-                        if (++a == P->ha) {
-                            a = 0;
-                            if (++n == g->n) {
-                                n = 0;
-                                k++;
-                            }
-                        }
-                    }
-                    b = P->col[P->cstart[k] + idx];
-                } else if (++b == P->wa) {
-                    b = 0;
-                    if (++a == P->ha) {
-                        a = 0;
-                        n++;
-                    }
-                }
-            }
-            const int live = r < rows;
-            const int iy = P->cy + g->sh * a, ix = P->cx + g->sw * b;
-            out[r] = dx + (((size_t)n * g->h + iy) * g->w + ix) * c;
-            /* oy = (iy + pad - ry) / s - u, the division exact: qy0 + a */
-            const int qy = qy0 + a, qx = qx0 + b;
-            const float *img = dy + (size_t)n * g->oh * g->ow * oc;
-            if (live && qy - P->nu + 1 >= 0 && qy < g->oh && qx - P->nv + 1 >= 0 && qx < g->ow) {
-                /* every tap inside dy: fixed offsets from (qy, qx) */
-                base[r] = img + ((size_t)qy * g->ow + qx) * oc;
-                inner |= 1 << r;
-                continue;
-            }
-            border = 1;
-            for (int u = 0, t = 0; u < P->nu; u++) {
-                const int oy = qy - u;
-                for (int v = 0; v < P->nv; v++, t++) {
-                    const int ox = qx - v;
-                    in[t * MR + r] = live && oy >= 0 && oy < g->oh && ox >= 0 && ox < g->ow
-                                         ? img + ((size_t)oy * g->ow + ox) * oc
-                                         : zeros;
-                }
-            }
-        }
-        if (!border) {
-            fill_fixed(in, ntap, base, toff);
-        } else {
-            for (int r = 0; r < MR; r++)
-                if (inner >> r & 1)
-                    for (int t = 0; t < ntap; t++) in[t * MR + r] = base[r] + toff[t];
-        }
-        prefetch_out(out, rows, o_lo, o_hi);
-        const int kept = border ? drop_zero_taps(ntap, in, wt) : ntap;
-        if (kept == 0) {
-            for (int r = 0; r < rows; r++) memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
-            continue;
-        }
-        tile_all_columns(kept, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, !pm);
-    }
-    }
+    bwd_data_classes(g, dy, wtr, dx, ph, nph);
     return 1;
 }
