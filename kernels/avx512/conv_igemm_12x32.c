@@ -2,23 +2,25 @@
  * idea of XNNPACK's igemm): no im2col buffer and no packing of the image.
  *
  * A tile is MR = 12 output pixels x 32 (or 16) output channels, held in 24
- * (12) zmm accumulators (8 or 4 pixels for the short tiles of a row or a
- * batch's last). For every tap of the window the driver computes 12
- * row pointers, one per pixel, to the c input channels the tap reads (or to
- * a row of zeros in the padding); the micro-kernel then streams the c
+ * (12) zmm accumulators (8 or 4 pixels for a class's last tile). The
+ * output pixels are grouped into classes that reach the same taps inside
+ * the input (class_pass: the interior, each border, each corner); for every
+ * tap of its class a tile has 12 row pointers, one per pixel, to the c
+ * input channels the tap reads, and the micro-kernel streams the c
  * channels: 12 broadcasts from the row pointers, one or two loads of the
  * weights' row (read in place: HWIO keeps a row's output channels
- * contiguous), 24 FMAs. Each output element is one FMA chain over (tap,
- * channel) in im2col's order, from zero, computed by exactly one tile, so
- * the result is bitwise the same for any thread count.
+ * contiguous), 24 FMAs. No tap on padding is computed. Each output element
+ * is one FMA chain over its taps (in window order) and channels, from zero,
+ * computed by exactly one tile, so the result is bitwise the same for any
+ * thread count.
  *
  * Backward-data is the same product on dy with the transposed kernel
  * W'[t][o][ci] = W[t][ci][o] (built in the workspace): for stride s the
  * input pixels split into s*s phases by (iy + pad) mod s, and each phase is
  * a stride-1 correlation of dy with the taps i = phase + s*u (tap order u,
- * then v; channel order o), its pixels grouped into classes that reach the
- * same taps (bwd_data_classes). No col2im, no scatter-add: every dx
- * element is written once. */
+ * then v; channel order o), run as a class pass of its own. No col2im, no
+ * scatter-add: every dx element is written once. Input layers (c < 8) and
+ * 1x1 windows without padding have their own drivers. */
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx512/conv_util.h"
 #include "kernels/common/avx2_transpose.h"
@@ -31,8 +33,6 @@
 #define MR 12
 #define MAX_TAPS 64
 #define MAX_C 4096
-
-static const _Alignas(64) float zeros[MAX_C];
 
 /* acc[r][:] = sum over taps t, channels q < k of in[t][r][q] * wt[t][q*ldw + :],
  * stored to out[r] (r < rows) under the column masks; NV zmm columns, R
@@ -145,17 +145,6 @@ static int shape_ok(const lp_conv_geom *g)
            g->ow > 0;
 }
 
-/* Small images (at most 4x4 outputs; 8x8 when the batch's input fits L2): tiles
- * run over the pixels position-major (all images at output position 0,
- * then position 1, ...), so a tile's rows mostly share one window position
- * and the taps that fall into the padding for all of them are dropped (in
- * image-major order a 12-pixel tile of a 2x2 or 4x4 image always mixes
- * border positions and keeps every tap). */
-static int position_major(int positions, size_t input_floats)
-{
-    return positions <= 16 || (positions <= 64 && input_floats * sizeof(float) <= (size_t)1024 * 1024);
-}
-
 /* Output channels per work item. A pixel tile streams all the weights of
  * its output channels; when they outgrow L2 (conv13's 3x3x512x512: 9.4 MB)
  * every tile would fetch them from L3 again, so the work goes
@@ -201,24 +190,247 @@ static void fill_fixed(const float **in, int taps, const float *const *base, con
     }
 }
 
-/* Drop the taps whose 12 row pointers all point to zeros (the tile lies in
- * the padding for that tap: image borders, small images with 'same'
- * padding): compacts in[] and wt[] in tap order; returns the taps left. */
-static int drop_zero_taps(int taps, const float **in, const float **wt)
+/* ---- Class passes: the forward and backward-data drivers ----------------
+ *
+ * Along one axis, output position x reaches its input through the tap
+ * range [max(0, a0 + da*x), min(nk - 1, b0 + db*x)] (the forward: a0 = pad,
+ * b0 = size - 1 + pad, slopes -stride; a backward-data phase: slopes 1).
+ * Both ends move one way with x, so equal ranges are runs of consecutive
+ * positions. A class is one run of rows times one run of columns (a 3x3
+ * 'same' layer: 3 x 3, the interior taking all 9 taps; a 'valid' one's
+ * dx: 5 x 5); its pixels run (n, row, column), so a tile's 12 rows share
+ * their taps: it computes exactly its class's taps (none on padding), its
+ * pointers by lane (fill_fixed), and an interior tile's rows lie in one
+ * image. Work items are (channel group, unit, class, tile), a unit being
+ * the forward's output grid or one backward-data phase; each thread takes
+ * the tiles whose work (taps, at least 1 per tile) starts in its equal
+ * share, the same every call (dynamic scheduling moved the output's lines
+ * between the cores).
+ *
+ * The class passes replaced five drivers; against each, one thread, the
+ * fastest of 7 runs:
+ *  - forward by output rows (window rows in the padding dropped per row,
+ *    border columns computed on a row of zeros), position-major tiles of
+ *    small images, image-major tiles across rows: conv13's 16x16x128 to
+ *    2x2x512 layers 3-12% faster, resnet50's 3x3 layers 2-10%, conv7's
+ *    stride-2 layers 7-8%; conv13's 32x32x64 and 16x16x64 layers and
+ *    conv7's 'valid' ones 0.5-2% slower (their border classes come back to
+ *    images whose lines the interior tiles have left; taking 6 or 12
+ *    images at a time did not help);
+ *  - backward-data by column classes or position-major tiles (the union of
+ *    the rows' taps, pointers row by row): conv7's 26x26x32, 12x12x32 and
+ *    10x10x64 'valid' layers 7-16%, 6% and 11% faster, its 8x8x64
+ *    stride-2 one 10%;
+ *  - backward-data by phase rows (strided layers): conv7's 24x24x32
+ *    stride-2 layer 5-10%, resnet50's 32x32x16 one 4-8%;
+ *  - backward-data of stride-1 'same' layers as a forward with the flipped
+ *    kernel: conv13's 8x8x256, 4x4x512 and 2x2x512 layers 7-12%, 5-8% and
+ *    5-9% (2 threads: 4x4x512 10-15%), resnet50's 32x32x16 and 8x8x64 ones
+ *    7-10%, conv13's 32x32x64 and 16x16x128 ones the same within 1%;
+ *  - the GEMM + col2im for 'valid' windows nearly as large as the image
+ *    (conv7's 4x4 layer: the same). */
+#define AXIS_MAX (2 * MAX_TAPS + 2)
+
+/* Phase (ry, rx) of backward-data's input grid: positions iy = cy + s*a
+ * (a < ha) with (iy + pad) % s == ry. */
+typedef struct {
+    int ry, rx, cy, cx, ha, wa, nu, nv;
+} phase;
+
+/* Runs of equal tap ranges along an axis of len positions: run k is
+ * [x0[k], x0[k + 1]) with taps [lo[k], hi[k]] (none when lo > hi);
+ * returns the number of runs. */
+static int axis_runs(int len, int a0, int da, int b0, int db, int nk, int *x0, int *lo, int *hi)
 {
-    int kept = 0;
-    for (int t = 0; t < taps; t++) {
-        const float **p = in + (ptrdiff_t)t * MR;
-        int any = 0;
-        for (int r = 0; r < MR; r++) any |= p[r] != zeros;
-        if (!any) continue;
-        if (kept != t) {
-            memcpy(in + (ptrdiff_t)kept * MR, p, sizeof(*p) * MR);
-            wt[kept] = wt[t];
+    int nr = 0;
+    for (int x = 0; x < len; x++) {
+        int l = a0 + da * x, h = b0 + db * x;
+        if (l < 0) l = 0;
+        if (h > nk - 1) h = nk - 1;
+        if (nr == 0 || l != lo[nr - 1] || h != hi[nr - 1]) {
+            x0[nr] = x;
+            lo[nr] = l;
+            hi[nr] = h;
+            nr++;
         }
-        kept++;
     }
-    return kept;
+    x0[nr] = len;
+    return nr;
+}
+
+/* One unit of a class pass: its pixels (n, a, b), a < rows, b < cols, the
+ * runs of both axes, and where pixels and taps lie. */
+typedef struct {
+    const lp_conv_geom *g;
+    const phase *P; /* backward-data; NULL: the forward */
+    int nr, nc;
+    int ry0[AXIS_MAX + 1], rlo[AXIS_MAX], rhi[AXIS_MAX];
+    int cx0[AXIS_MAX + 1], clo[AXIS_MAX], chi[AXIS_MAX];
+    ptrdiff_t in_n, in_a, in_b;    /* input offsets of pixel (n, a, b) */
+    float *out0;                   /* output of pixel (0, 0, 0) */
+    ptrdiff_t out_n, out_a, out_b;
+} pass_unit;
+
+static void unit_fwd(const lp_conv_geom *g, float *y, pass_unit *u)
+{
+    u->g = g;
+    u->P = NULL;
+    u->nr = axis_runs(g->oh, g->pad_top, -g->sh, g->h - 1 + g->pad_top, -g->sh, g->kh, u->ry0, u->rlo, u->rhi);
+    u->nc = axis_runs(g->ow, g->pad_left, -g->sw, g->w - 1 + g->pad_left, -g->sw, g->kw, u->cx0, u->clo, u->chi);
+    u->in_n = (ptrdiff_t)g->h * g->w * g->c;
+    u->in_a = (ptrdiff_t)g->sh * g->w * g->c;
+    u->in_b = (ptrdiff_t)g->sw * g->c;
+    u->out0 = y;
+    u->out_n = (ptrdiff_t)g->oh * g->ow * g->oc;
+    u->out_a = (ptrdiff_t)g->ow * g->oc;
+    u->out_b = g->oc;
+}
+
+static void unit_bwd(const lp_conv_geom *g, const phase *P, float *dx, pass_unit *u)
+{
+    const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
+    u->g = g;
+    u->P = P;
+    /* dx row a reads dy rows qy0 + a - t for taps t */
+    u->nr = axis_runs(P->ha, qy0 - g->oh + 1, 1, qy0, 1, P->nu, u->ry0, u->rlo, u->rhi);
+    u->nc = axis_runs(P->wa, qx0 - g->ow + 1, 1, qx0, 1, P->nv, u->cx0, u->clo, u->chi);
+    u->in_n = (ptrdiff_t)g->oh * g->ow * g->oc;
+    u->in_a = (ptrdiff_t)g->ow * g->oc;
+    u->in_b = g->oc;
+    u->out0 = dx + ((size_t)P->cy * g->w + P->cx) * g->c;
+    u->out_n = (ptrdiff_t)g->h * g->w * g->c;
+    u->out_a = (ptrdiff_t)g->sh * g->w * g->c;
+    u->out_b = (ptrdiff_t)g->sw * g->c;
+}
+
+static inline int class_taps(const pass_unit *u, int i, int j)
+{
+    return u->rhi[i] >= u->rlo[i] && u->chi[j] >= u->clo[j]
+               ? (u->rhi[i] - u->rlo[i] + 1) * (u->chi[j] - u->clo[j] + 1)
+               : 0;
+}
+
+/* Class (i, j)'s taps in the FMA order (tap rows, then tap columns):
+ * their offsets from the pixel's first input (the lowest address, which
+ * *first gets relative to the pixel's input origin) and their weights. */
+static void class_tap_table(const pass_unit *u, int i, int j, const float *w, ptrdiff_t *toff,
+                            const float **wt, ptrdiff_t *first)
+{
+    const lp_conv_geom *g = u->g;
+    const int rlo = u->rlo[i], rhi = u->rhi[i], clo = u->clo[j], chi = u->chi[j];
+    int t = 0;
+    if (!u->P) { /* x row oy*sh - pad + ky: the first tap is (rlo, clo) */
+        *first = ((ptrdiff_t)(rlo - g->pad_top) * g->w + clo - g->pad_left) * g->c;
+        for (int ky = rlo; ky <= rhi; ky++)
+            for (int kx = clo; kx <= chi; kx++, t++) {
+                toff[t] = ((ptrdiff_t)(ky - rlo) * g->w + kx - clo) * g->c;
+                wt[t] = w + (size_t)(ky * g->kw + kx) * g->c * g->oc;
+            }
+    } else { /* dy row qy0 + a - tu: the first tap is (rhi, chi) */
+        const phase *P = u->P;
+        const int qy0 = (P->cy + g->pad_top - P->ry) / g->sh, qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
+        *first = ((ptrdiff_t)(qy0 - rhi) * g->ow + qx0 - chi) * g->oc;
+        for (int tu = rlo; tu <= rhi; tu++)
+            for (int tv = clo; tv <= chi; tv++, t++) {
+                toff[t] = ((ptrdiff_t)(rhi - tu) * g->ow + chi - tv) * g->oc;
+                wt[t] = w + (size_t)((P->ry + g->sh * tu) * g->kw + P->rx + g->sw * tv) * g->oc * g->c;
+            }
+    }
+}
+
+typedef void (*unit_fn)(const lp_conv_geom *g, int k, const void *ctx, float *out, pass_unit *u);
+
+static void unit_of_fwd(const lp_conv_geom *g, int k, const void *ctx, float *out, pass_unit *u)
+{
+    (void)k;
+    (void)ctx;
+    unit_fwd(g, out, u);
+}
+
+static void unit_of_phase(const lp_conv_geom *g, int k, const void *ctx, float *out, pass_unit *u)
+{
+    unit_bwd(g, (const phase *)ctx + k, out, u);
+}
+
+/* The class pass over nunit units (make builds unit k): input in (x or
+ * dy), weights w (ldw floats per channel row, k channels per tap),
+ * kout output channels, the forward's bias and ReLU in the epilogue. */
+static void class_pass(const lp_conv_geom *g, int nunit, unit_fn make, const void *ctx, const float *in,
+                       const float *w, int k, int ldw, int kout, float *out, const float *bias, int relu)
+{
+    const int taps = g->kh * g->kw;
+    const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * g->c * g->oc;
+    const int og = out_group((size_t)taps * g->c * g->oc, kout), ngrp = (kout + og - 1) / og;
+    long long work = 0; /* of one channel group */
+    for (int q = 0; q < nunit; q++) {
+        pass_unit u;
+        make(g, q, ctx, out, &u);
+        for (int i = 0; i < u.nr; i++)
+            for (int j = 0; j < u.nc; j++) {
+                const int npix = g->n * (u.ry0[i + 1] - u.ry0[i]) * (u.cx0[j + 1] - u.cx0[j]);
+                const int nt = class_taps(&u, i, j);
+                work += (long long)((npix + MR - 1) / MR) * (nt > 0 ? nt : 1);
+            }
+    }
+    const long long total = work * ngrp;
+#pragma omp parallel num_threads(lpc_team(flops))
+    {
+        const int nth = omp_get_num_threads(), th = omp_get_thread_num();
+        const long long w_lo = total * th / nth, w_hi = total * (th + 1) / nth;
+        long long at = 0; /* work before the current class */
+        pass_unit u;
+        for (int grp = 0; grp < ngrp && at < w_hi; grp++) {
+            const int o_lo = grp * og, o_hi = o_lo + og < kout ? o_lo + og : kout;
+            for (int q = 0; q < nunit && at < w_hi; q++) {
+                make(g, q, ctx, out, &u);
+                for (int i = 0; i < u.nr; i++)
+                    for (int j = 0; j < u.nc; j++) {
+                        const int a0 = u.ry0[i], nr = u.ry0[i + 1] - a0;
+                        const int b0 = u.cx0[j], nc = u.cx0[j + 1] - b0;
+                        const int npix = g->n * nr * nc, ntile = (npix + MR - 1) / MR;
+                        const int ntap = class_taps(&u, i, j), per = ntap > 0 ? ntap : 1;
+                        const long long c0 = at, c1 = at + (long long)ntile * per;
+                        at = c1;
+                        if (c1 <= w_lo || c0 >= w_hi) continue;
+                        /* the tiles t whose work c0 + t * per starts in [w_lo, w_hi) */
+                        const int t0 = c0 >= w_lo ? 0 : (int)((w_lo - c0 + per - 1) / per);
+                        const int t1 = c1 <= w_hi ? ntile : (int)((w_hi - c0 + per - 1) / per);
+                        const float *wt[MAX_TAPS];
+                        ptrdiff_t toff[MAX_TAPS], first = 0;
+                        if (ntap) class_tap_table(&u, i, j, w, toff, wt, &first);
+                        /* a class of fewer than 12 pixels per image makes
+                         * tiles across images: register broadcasts (8-20%
+                         * faster than memory ones on such rows) */
+                        const int emb = nr * nc >= MR;
+                        for (int tile = t0; tile < t1; tile++) {
+                            const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
+                            const float *ptr[MAX_TAPS * MR], *base[MR];
+                            float *dst[MR];
+                            int n = p0 / (nr * nc), rem = p0 - n * nr * nc, ai = rem / nc, bj = rem - ai * nc;
+                            for (int r = 0; r < MR; r++) { /* rows past `rows` repeat the last */
+                                if (r > 0 && r < rows && ++bj == nc) {
+                                    bj = 0;
+                                    if (++ai == nr) {
+                                        ai = 0;
+                                        n++;
+                                    }
+                                }
+                                const ptrdiff_t a = a0 + ai, b = b0 + bj;
+                                base[r] = in + n * u.in_n + a * u.in_a + b * u.in_b + first;
+                                dst[r] = u.out0 + n * u.out_n + a * u.out_a + b * u.out_b;
+                            }
+                            prefetch_out(dst, rows, o_lo, o_hi);
+                            if (ntap == 0) { /* no tap reaches the class */
+                                fill_no_taps(dst, rows, o_lo, o_hi, bias, relu);
+                                continue;
+                            }
+                            fill_fixed(ptr, ntap, base, toff);
+                            tile_all_columns(ntap, k, ptr, wt, ldw, o_lo, o_hi, dst, rows, bias, relu, emb);
+                        }
+                    }
+            }
+        }
+    }
 }
 
 /* Input layers (c < 8: 1 or 3 channels): a tap is too short a k loop, so
@@ -315,108 +527,6 @@ static void fwd_1x1(const lp_conv_geom *g, const float *x, const float *w, float
     }
 }
 
-/* The forward by output rows: each work item is one output row (n, oy)
- * and one group of output channels, cut into tiles of 12, 8 or 4 pixels
- * (row_tiles). Along a row the window rows ky are the same for every
- * pixel, so those in the vertical padding (top and bottom rows of 'same')
- * are dropped for the whole row, and a tile whose windows lie inside
- * horizontally takes its pointers by lane (fill_fixed). Tiles across rows
- * mix border and interior pixels: the padding taps of the border ones are
- * then computed on zeros, and the pointers are found one by one
- * (resnet50's 16x16 images: nearly every tile). One thread, against the
- * tiles across rows: resnet50's 3x3 layers 2-6% faster, conv13's 16x16
- * and 8x8 ones 2-9%. */
-#define MAX_ROW_TILES 64
-static int row_tiles(int ow, int *start, int *len)
-{
-    int nt = 0, ox = 0;
-    for (; ow - ox > 16 && nt < MAX_ROW_TILES - 2; ox += MR, nt++) {
-        start[nt] = ox;
-        len[nt] = MR;
-    }
-    if (ow - ox > 16) return 0;
-    if (ow - ox > 12) { /* 13..16: 8 + the rest, not 12 + 1..4 */
-        start[nt] = ox;
-        len[nt++] = 8;
-        ox += 8;
-    }
-    start[nt] = ox;
-    len[nt++] = ow - ox;
-    return nt;
-}
-
-static int fwd_rows(const lp_conv_geom *g, const float *x, const float *w, float *y,
-                    const float *bias, int relu, const ptrdiff_t *toff)
-{
-    int tstart[MAX_ROW_TILES], tlen[MAX_ROW_TILES];
-    const int nt = row_tiles(g->ow, tstart, tlen);
-    if (nt == 0) return 0;
-    const int taps = g->kh * g->kw, c = g->c, oc = g->oc, nrow = g->n * g->oh;
-    const double flops = 2.0 * nrow * g->ow * (double)taps * c * oc;
-    const int og = out_group((size_t)taps * c * oc, oc), ngrp = (oc + og - 1) / og;
-#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
-    for (int item = 0; item < nrow * ngrp; item++) {
-        const int row = item % nrow, o_lo = item / nrow * og;
-        const int o_hi = o_lo + og < oc ? o_lo + og : oc;
-        const int n = row / g->oh, oy = row - n * g->oh;
-        const int iy0 = oy * g->sh - g->pad_top;
-        const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = g->h - iy0 < g->kh ? g->h - iy0 : g->kh;
-        float *yrow = y + (size_t)row * g->ow * oc;
-        if (ky1 <= ky0) { /* every window row in the padding */
-            for (int ox = 0; ox < g->ow; ox++) {
-                float *px = yrow + (size_t)ox * oc;
-                fill_no_taps(&px, 1, o_lo, o_hi, bias, relu);
-            }
-            continue;
-        }
-        /* the taps of window rows ky0..ky1-1, in tap order */
-        const float *wk[MAX_TAPS], *wt[MAX_TAPS];
-        ptrdiff_t tk[MAX_TAPS];
-        int kx_of[MAX_TAPS], ntap = 0;
-        for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = 0; kx < g->kw; kx++, ntap++) {
-                const int t = ky * g->kw + kx;
-                wk[ntap] = w + (size_t)t * c * oc;
-                tk[ntap] = toff[t] - (ptrdiff_t)ky0 * g->w * c;
-                kx_of[ntap] = kx;
-            }
-        const float *img = x + (size_t)n * g->h * g->w * c;
-        const float *rowc = img + (ptrdiff_t)(iy0 + ky0) * g->w * c; /* window row ky0 */
-        for (int j = 0; j < nt; j++) {
-            const int ox0 = tstart[j], len = tlen[j];
-            const float *in[MAX_TAPS * MR], *corner[MR];
-            float *out[MR];
-            int ix0[MR], inside = 1; /* ix0: the window's first input column */
-            for (int r = 0; r < MR; r++) {
-                const int ox = ox0 + (r < len ? r : len - 1);
-                ix0[r] = ox * g->sw - g->pad_left;
-                out[r] = yrow + (size_t)ox * oc;
-                corner[r] = rowc + (ptrdiff_t)ix0[r] * c;
-                if (r < len && (ix0[r] < 0 || ix0[r] + g->kw > g->w)) inside = 0;
-            }
-            int kept = ntap;
-            memcpy(wt, wk, sizeof(*wt) * (size_t)ntap);
-            if (inside) {
-                fill_fixed(in, ntap, corner, tk);
-            } else {
-                for (int t = 0; t < ntap; t++)
-                    for (int r = 0; r < MR; r++) {
-                        const int ix = ix0[r] + kx_of[t];
-                        in[t * MR + r] = r < len && ix >= 0 && ix < g->w ? corner[r] + tk[t] : zeros;
-                    }
-                kept = drop_zero_taps(ntap, in, wt);
-            }
-            prefetch_out(out, len, o_lo, o_hi);
-            if (kept == 0) {
-                fill_no_taps(out, len, o_lo, o_hi, bias, relu);
-                continue;
-            }
-            tile_all_columns(kept, c, in, wt, oc, o_lo, o_hi, out, len, bias, relu, 1);
-        }
-    }
-    return 1;
-}
-
 int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float *w, float *y,
                              const float *bias, int relu)
 {
@@ -430,114 +540,7 @@ int lp_avx512_conv_fwd_igemm(const lp_conv_geom *g, const float *x, const float 
         fwd_gathered(g, x, w, y, bias, relu);
         return 1;
     }
-    const int taps = g->kh * g->kw, ohw = g->oh * g->ow, npix = g->n * ohw;
-    const int ntile = (npix + MR - 1) / MR;
-    const double flops = 2.0 * npix * (double)taps * g->c * g->oc;
-    const int pm = position_major(ohw, (size_t)g->n * g->h * g->w * g->c);
-    /* offset of each tap from the window's corner */
-    ptrdiff_t toff[MAX_TAPS];
-    for (int i = 0, t = 0; i < g->kh; i++)
-        for (int j = 0; j < g->kw; j++, t++) toff[t] = ((ptrdiff_t)i * g->w + j) * g->c;
-    /* padded layers whose rows cut into whole tiles go by rows (fwd_rows);
-     * 'valid' ones have no padding taps to drop, and their tiles across
-     * rows waste no rows (conv7's 10x10: a row of 10 in a 12-row tile was
-     * 20% slower) */
-    const int padded = g->pad_top > 0 || g->pad_left > 0 || (g->oh - 1) * g->sh + g->kh > g->h ||
-                       (g->ow - 1) * g->sw + g->kw > g->w;
-    if (!pm && padded && g->ow % 4 == 0 && fwd_rows(g, x, w, y, bias, relu, toff)) return 1;
-    const int og = out_group((size_t)taps * g->c * g->oc, g->oc), ngrp = (g->oc + og - 1) / og;
-#pragma omp parallel for schedule(static) num_threads(lpc_team(flops))
-    for (int item = 0; item < ntile * ngrp; item++) {
-        const int tile = item % ntile, o_lo = item / ntile * og;
-        const int o_hi = o_lo + og < g->oc ? o_lo + og : g->oc;
-        const float *in[MAX_TAPS * MR], *wt[MAX_TAPS];
-        float *out[MR];
-        const float *corner[MR];
-        for (int t = 0; t < taps; t++) wt[t] = w + (size_t)t * g->c * g->oc;
-        const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
-        int border = 0, inner = 0; /* inner: rows whose window is inside */
-        /* (n, oy, ox) of the tile's first pixel, then stepped row by row */
-        int n = p0 / ohw, oy = (p0 - n * ohw) / g->ow, ox = p0 - n * ohw - oy * g->ow;
-        /* Fast path: a full image-major tile over at most two output rows
-         * whose windows all lie inside the image (rows r < len1 in row oy
-         * from ox, the rest from the start of the next row): pointers by
-         * lane, no per-row logic */
-        int fast = 0;
-        if (!pm && rows == MR) {
-            const int len1 = g->ow - ox < MR ? g->ow - ox : MR;
-            int n2 = n, oy2 = oy;
-            if (len1 < MR && ++oy2 == g->oh) {
-                oy2 = 0;
-                n2++;
-            }
-            const int last = len1 < MR ? MR - len1 - 1 : ox + MR - 1; /* row 2's (or row 1's) last column */
-            const int ya = oy * g->sh - g->pad_top, yb = oy2 * g->sh - g->pad_top;
-            const int xa = ox * g->sw - g->pad_left, xe = (len1 < MR ? g->ow - 1 : last) * g->sw - g->pad_left;
-            const int xb = -g->pad_left, xl = last * g->sw - g->pad_left;
-            if (MR - len1 <= g->ow && n2 < g->n && ya >= 0 && ya + g->kh <= g->h && yb >= 0 &&
-                yb + g->kh <= g->h && xa >= 0 && xe + g->kw <= g->w &&
-                (len1 == MR || (xb >= 0 && xl + g->kw <= g->w))) {
-                const float *C1 = x + (((size_t)n * g->h + ya) * g->w + xa) * g->c;
-                const float *C2 = x + (((size_t)n2 * g->h + yb) * g->w + xb) * g->c;
-                float *O1 = y + ((size_t)n * ohw + (size_t)oy * g->ow + ox) * g->oc;
-                float *O2 = y + ((size_t)n2 * ohw + (size_t)oy2 * g->ow) * g->oc;
-                const size_t sc = (size_t)g->sw * g->c;
-                for (int r = 0; r < MR; r++) {
-                    corner[r] = r < len1 ? C1 + r * sc : C2 + (r - len1) * sc;
-                    out[r] = r < len1 ? O1 + (size_t)r * g->oc : O2 + (size_t)(r - len1) * g->oc;
-                }
-                fast = 1;
-            }
-        }
-        for (int r = 0; r < MR && !fast; r++) {
-            if (pm) { /* row p0 + r is image (p0 + r) % n at position (p0 + r) / n */
-                const int q = p0 + (r < rows ? r : rows - 1), pos = q / g->n;
-                n = q - pos * g->n;
-                oy = pos / g->ow;
-                ox = pos - oy * g->ow;
-            }
-            const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
-            out[r] = y + ((size_t)n * ohw + (size_t)oy * g->ow + ox) * g->oc;
-            const float *img = x + (size_t)n * g->h * g->w * g->c;
-            if (r < rows && iy0 >= 0 && iy0 + g->kh <= g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {
-                /* the whole window inside the image */
-                corner[r] = img + ((size_t)iy0 * g->w + ix0) * g->c;
-                inner |= 1 << r;
-            } else {
-                border = 1;
-                for (int i = 0, t = 0; i < g->kh; i++) {
-                    const int iy = iy0 + i;
-                    for (int j = 0; j < g->kw; j++, t++) {
-                        const int ix = ix0 + j;
-                        in[t * MR + r] = r < rows && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                                             ? img + ((size_t)iy * g->w + ix) * g->c
-                                             : zeros;
-                    }
-                }
-            }
-            if (++ox == g->ow) {
-                ox = 0;
-                if (++oy == g->oh) {
-                    oy = 0;
-                    if (n + 1 < g->n) n++;
-                }
-            }
-        }
-        if (!border) {
-            fill_fixed(in, taps, corner, toff);
-        } else {
-            for (int r = 0; r < MR; r++)
-                if (inner >> r & 1)
-                    for (int t = 0; t < taps; t++) in[t * MR + r] = corner[r] + toff[t];
-        }
-        prefetch_out(out, rows, o_lo, o_hi);
-        const int kept = border ? drop_zero_taps(taps, in, wt) : taps;
-        if (kept == 0) {
-            fill_no_taps(out, rows, o_lo, o_hi, bias, relu);
-            continue;
-        }
-        tile_all_columns(kept, g->c, in, wt, g->oc, o_lo, o_hi, out, rows, bias, relu, !pm);
-    }
+    class_pass(g, 1, unit_of_fwd, NULL, x, w, g->c, g->oc, g->oc, y, bias, relu);
     return 1;
 }
 
@@ -545,12 +548,6 @@ size_t lp_avx512_conv_bwd_data_igemm_floats(const lp_conv_geom *g)
 {
     return (size_t)g->kh * g->kw * g->c * g->oc;
 }
-
-/* Phase (ry, rx) of the input grid: positions iy = cy + s*a (a < ha) with
- * (iy + pad) % s == ry. */
-typedef struct {
-    int ry, rx, cy, cx, ha, wa, nu, nv, ntile;
-} phase;
 
 /* 1x1 windows without padding (resnet50's stride-2 shortcuts): dx at
  * (a*sh, b*sw) is dy's row (n, a, b) times W' and 0 elsewhere. The live
@@ -587,163 +584,6 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
                 }
             }
             tile_all_columns(1, oc, in, wt, c, 0, c, out, rows, NULL, 0, 1);
-        }
-    }
-}
-
-/* Backward-data of the phases by tap classes. Along one axis of a phase,
- * position x reaches dy through the tap range [max(0, q0 + x - out + 1),
- * min(nk - 1, q0 + x)]; both ends grow with x, so equal ranges are runs of
- * consecutive x. A class is one run of rows times one run of columns (a
- * 'valid' 3x3 layer's dx: 5 x 5, the interior taking all 9 taps); its
- * pixels run (n, row, column), so a tile's 12 rows share their taps: each
- * tile computes exactly its class's taps (none on padding), its pointers
- * by lane (fill_fixed), and an interior tile's rows lie in one image.
- * It replaced three drivers, measured against each on one thread:
- *  - column classes or position-major tiles (the union of the rows' taps,
- *    pointers row by row): conv7's 26x26x32, 12x12x32 and 10x10x64 'valid'
- *    layers 7-16%, 6% and 11% faster, its 8x8x64 stride-2 one 10%;
- *  - phase rows (strided layers): conv7's 24x24x32 stride-2 layer 5-10%,
- *    resnet50's 32x32x16 one 4-8%, its 16x16x32 one the same;
- *  - stride-1 'same' layers as a forward with the flipped kernel (its
- *    border columns computed on padding): conv13's 8x8x256, 4x4x512 and
- *    2x2x512 layers 7-12%, 5-8% and 5-9% faster (2 threads: 4x4x512 10-15%),
- *    resnet50's 32x32x16 and 8x8x64 ones 7-10%, the 32x32x64 and 16x16x128
- *    ones the same within 1%;
- * and the GEMM + col2im that took 'valid' windows nearly as large as the
- * image (conv7's 4x4 layer: the same). */
-#define AXIS_MAX (2 * MAX_TAPS + 2)
-
-/* Runs of equal tap ranges along an axis of len positions: run k is
- * [x0[k], x0[k + 1]) with taps [lo[k], hi[k]] (empty when lo > hi);
- * returns the number of runs. */
-static int axis_runs(int len, int q0, int out, int nk, int *x0, int *lo, int *hi)
-{
-    int nr = 0;
-    for (int x = 0; x < len; x++) {
-        int l = q0 + x - out + 1, h = q0 + x;
-        if (l < 0) l = 0;
-        if (h > nk - 1) h = nk - 1;
-        if (nr == 0 || l != lo[nr - 1] || h != hi[nr - 1]) {
-            x0[nr] = x;
-            lo[nr] = l;
-            hi[nr] = h;
-            nr++;
-        }
-    }
-    x0[nr] = len;
-    return nr;
-}
-
-/* The phase's runs along both axes. */
-typedef struct {
-    int qy0, qx0, nr, nc;
-    int ry0[AXIS_MAX + 1], ulo[AXIS_MAX], uhi[AXIS_MAX];
-    int cx0[AXIS_MAX + 1], vlo[AXIS_MAX], vhi[AXIS_MAX];
-} phase_runs;
-
-static void runs_of(const lp_conv_geom *g, const phase *P, phase_runs *q)
-{
-    q->qy0 = (P->cy + g->pad_top - P->ry) / g->sh;
-    q->qx0 = (P->cx + g->pad_left - P->rx) / g->sw;
-    q->nr = axis_runs(P->ha, q->qy0, g->oh, P->nu, q->ry0, q->ulo, q->uhi);
-    q->nc = axis_runs(P->wa, q->qx0, g->ow, P->nv, q->cx0, q->vlo, q->vhi);
-}
-
-static inline int class_taps(const phase_runs *q, int i, int j)
-{
-    return q->uhi[i] >= q->ulo[i] && q->vhi[j] >= q->vlo[j]
-               ? (q->uhi[i] - q->ulo[i] + 1) * (q->vhi[j] - q->vlo[j] + 1)
-               : 0;
-}
-
-/* Work items are (channel group, phase, class, tile) in that order, a
- * tile's work its taps (at least 1); each thread takes the tiles whose work
- * starts in its equal share, the same every call (dynamic scheduling moved
- * dx's lines between the cores). */
-static void bwd_data_classes(const lp_conv_geom *g, const float *dy, const float *wtr, float *dx,
-                             const phase *ph, int nph)
-{
-    const int c = g->c, oc = g->oc, taps = g->kh * g->kw;
-    long long work = 0; /* of one channel group */
-    for (int f = 0; f < nph; f++) {
-        if (ph[f].ntile == 0) continue; /* no tap: dx cleared by the caller */
-        phase_runs q;
-        runs_of(g, &ph[f], &q);
-        for (int i = 0; i < q.nr; i++)
-            for (int j = 0; j < q.nc; j++) {
-                const int npix = g->n * (q.ry0[i + 1] - q.ry0[i]) * (q.cx0[j + 1] - q.cx0[j]);
-                const int nt = class_taps(&q, i, j);
-                work += (long long)((npix + MR - 1) / MR) * (nt > 0 ? nt : 1);
-            }
-    }
-    const double flops = 2.0 * g->n * (double)g->oh * g->ow * taps * c * oc;
-    const int og = out_group((size_t)taps * c * oc, c), ngrp = (c + og - 1) / og;
-    const long long total = work * ngrp;
-#pragma omp parallel num_threads(lpc_team(flops))
-    {
-        const int nth = omp_get_num_threads(), th = omp_get_thread_num();
-        const long long w_lo = total * th / nth, w_hi = total * (th + 1) / nth;
-        long long at = 0; /* work before the current class */
-        for (int grp = 0; grp < ngrp && at < w_hi; grp++) {
-            const int o_lo = grp * og, o_hi = o_lo + og < c ? o_lo + og : c;
-            for (int f = 0; f < nph && at < w_hi; f++) {
-                const phase *P = &ph[f];
-                if (P->ntile == 0) continue;
-                phase_runs q;
-                runs_of(g, P, &q);
-                for (int i = 0; i < q.nr; i++)
-                    for (int j = 0; j < q.nc; j++) {
-                        const int a0 = q.ry0[i], nr = q.ry0[i + 1] - a0;
-                        const int b0 = q.cx0[j], nc = q.cx0[j + 1] - b0;
-                        const int npix = g->n * nr * nc, ntile = (npix + MR - 1) / MR;
-                        const int ntap = class_taps(&q, i, j), per = ntap > 0 ? ntap : 1;
-                        const long long c0 = at, c1 = at + (long long)ntile * per;
-                        at = c1;
-                        if (c1 <= w_lo || c0 >= w_hi) continue;
-                        /* the tiles t whose work c0 + t * per starts in [w_lo, w_hi) */
-                        const int t0 = c0 >= w_lo ? 0 : (int)((w_lo - c0 + per - 1) / per);
-                        const int t1 = c1 <= w_hi ? ntile : (int)((w_hi - c0 + per - 1) / per);
-                        const float *wt[MAX_TAPS];
-                        ptrdiff_t toff[MAX_TAPS];
-                        for (int u = q.ulo[i], t = 0; u <= q.uhi[i]; u++)
-                            for (int v = q.vlo[j]; v <= q.vhi[j]; v++, t++) {
-                                toff[t] = -((ptrdiff_t)u * g->ow + v) * oc;
-                                wt[t] = wtr + (size_t)((P->ry + g->sh * u) * g->kw + P->rx + g->sw * v) * oc * c;
-                            }
-                        /* tiles of a class with fewer than 12 pixels per
-                         * image mix images: register broadcasts (8-20%
-                         * faster than memory ones on such rows) */
-                        const int emb = nr * nc >= MR;
-                        for (int tile = t0; tile < t1; tile++) {
-                            const int p0 = tile * MR, rows = npix - p0 < MR ? npix - p0 : MR;
-                            const float *in[MAX_TAPS * MR], *base[MR];
-                            float *out[MR];
-                            int n = p0 / (nr * nc), rem = p0 - n * nr * nc, ai = rem / nc, bj = rem - ai * nc;
-                            for (int r = 0; r < MR; r++) { /* rows past `rows` repeat the last */
-                                if (r > 0 && r < rows && ++bj == nc) {
-                                    bj = 0;
-                                    if (++ai == nr) {
-                                        ai = 0;
-                                        n++;
-                                    }
-                                }
-                                const int a = a0 + ai, b = b0 + bj;
-                                base[r] = dy + (((size_t)n * g->oh + q.qy0 + a) * g->ow + q.qx0 + b) * oc;
-                                out[r] = dx + (((size_t)n * g->h + P->cy + (size_t)g->sh * a) * g->w +
-                                               P->cx + (size_t)g->sw * b) * c;
-                            }
-                            prefetch_out(out, rows, o_lo, o_hi);
-                            if (ntap == 0) { /* no tap reaches the class */
-                                for (int r = 0; r < rows; r++)
-                                    memset(out[r] + o_lo, 0, sizeof(float) * (size_t)(o_hi - o_lo));
-                                continue;
-                            }
-                            fill_fixed(in, ntap, base, toff);
-                            tile_all_columns(ntap, oc, in, wt, c, o_lo, o_hi, out, rows, NULL, 0, emb);
-                        }
-                    }
-            }
         }
     }
 }
@@ -791,8 +631,10 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
         return 1;
     }
 
+    /* a phase no tap reaches (a window smaller than the stride) is one
+     * class with no taps: its dx is written as zeros */
     phase ph[64];
-    int nph = 0, zero_phase = 0;
+    int nph = 0;
     for (int ry = 0; ry < g->sh; ry++)
         for (int rx = 0; rx < g->sw; rx++) {
             phase *f = &ph[nph++];
@@ -804,17 +646,7 @@ int lp_avx512_conv_bwd_data_igemm(const lp_conv_geom *g, const float *dy, const 
             f->wa = g->w > f->cx ? (g->w - f->cx + g->sw - 1) / g->sw : 0;
             f->nu = g->kh > ry ? (g->kh - ry + g->sh - 1) / g->sh : 0;
             f->nv = g->kw > rx ? (g->kw - rx + g->sw - 1) / g->sw : 0;
-            f->ntile = f->nu > 0 && f->nv > 0 ? (g->n * f->ha * f->wa + MR - 1) / MR : 0;
-            zero_phase |= f->ntile == 0;
         }
-    /* phases no tap reaches (a window smaller than the stride, e.g. a 1x1
-     * stride-2 shortcut): their dx is 0; clear all of dx once, the other
-     * phases overwrite theirs */
-    if (zero_phase) {
-        const size_t img = (size_t)g->h * g->w * c;
-#pragma omp parallel for schedule(static) num_threads(lpc_team(16.0 * g->n * img))
-        for (int n = 0; n < g->n; n++) memset(dx + (size_t)n * img, 0, sizeof(float) * img);
-    }
-    bwd_data_classes(g, dy, wtr, dx, ph, nph);
+    class_pass(g, nph, unit_of_phase, ph, dy, wtr, oc, c, c, dx, NULL, 0);
     return 1;
 }
