@@ -238,8 +238,9 @@ typedef struct {
 } phase;
 
 /* Runs of equal tap ranges along an axis of len positions: run k is
- * [x0[k], x0[k + 1]) with taps [lo[k], hi[k]] (none when lo > hi);
- * returns the number of runs. */
+ * [x0[k], x0[k + 1]) with taps [lo[k], hi[k]] (none when lo > hi, written
+ * [0, -1] so that positions reaching nothing form one run however far out
+ * they lie); returns the number of runs, at most 2 * nk + 1 <= AXIS_MAX. */
 static int axis_runs(int len, int a0, int da, int b0, int db, int nk, int *x0, int *lo, int *hi)
 {
     int nr = 0;
@@ -247,6 +248,10 @@ static int axis_runs(int len, int a0, int da, int b0, int db, int nk, int *x0, i
         int l = a0 + da * x, h = b0 + db * x;
         if (l < 0) l = 0;
         if (h > nk - 1) h = nk - 1;
+        if (l > h) {
+            l = 0;
+            h = -1;
+        }
         if (nr == 0 || l != lo[nr - 1] || h != hi[nr - 1]) {
             x0[nr] = x;
             lo[nr] = l;
