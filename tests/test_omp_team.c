@@ -15,6 +15,7 @@
 #include "kernels/kernels.h"
 #include "runtime/dispatch.h"
 #include "runtime/rng.h"
+#include "scalar_ref.h"
 
 #include <omp.h>
 #include <pthread.h>
@@ -89,22 +90,6 @@ static int still_whole(int before, const char *impl, const char *what)
     return exits();
 }
 
-static lp_conv_geom geom(int n, int h, int w, int c, int k, int s, int same, int oc)
-{
-    lp_conv_geom g = {0};
-    g.n = n; g.h = h; g.w = w; g.c = c; g.kh = g.kw = k; g.sh = g.sw = s; g.oc = oc;
-    if (same) {
-        g.oh = lp_same_out(h, s);
-        g.ow = lp_same_out(w, s);
-        g.pad_top = lp_same_pad_before(h, k, s);
-        g.pad_left = lp_same_pad_before(w, k, s);
-    } else {
-        g.oh = (h - k) / s + 1;
-        g.ow = (w - k) / s + 1;
-    }
-    return g;
-}
-
 static void run_table(const lp_kernels *t, const char *impl)
 {
     int seen = exits();
@@ -135,15 +120,15 @@ static void run_table(const lp_kernels *t, const char *impl)
         free(sorted);
         seen = still_whole(seen, impl, "sync");
     }
-    /* convolutions, 8-16 MFLOP forward: 'same' stride 1 (by rows, backward
-     * as a forward), 'valid' (phases), stride 2 'same' (phase rows), a
-     * 1x1 stride-2 shortcut, an input layer, a 4x4 image (position-major) */
+    /* convolutions, 8-16 MFLOP forward, rows {n, h, w, c, k, same, stride,
+     * oc}: 'same' stride 1, 'valid', stride 2 'same', a 1x1 stride-2
+     * shortcut, an input layer, a 4x4 image (each with its backward) */
     static const int geo[][8] = {{2, 16, 16, 32, 3, 1, 1, 32}, {3, 12, 12, 32, 3, 0, 1, 32},
                                  {4, 16, 16, 32, 3, 2, 1, 32}, {8, 16, 16, 32, 1, 2, 1, 64},
                                  {12, 24, 24, 3, 3, 1, 1, 16}, {16, 4, 4, 64, 3, 1, 1, 64}};
     for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++) {
         const int *r = geo[i];
-        lp_conv_geom g = geom(r[0], r[1], r[2], r[3], r[4], r[6], r[5], r[7]);
+        lp_conv_geom g = sr_geom(r[0], r[1], r[2], r[3], r[4], r[4], r[6], r[6], r[7], r[5]);
         const size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
                      wsz = (size_t)g.kh * g.kw * g.c * g.oc;
         float *x = frand(xs), *w = frand(wsz), *y = frand(ys), *dy = frand(ys), *dx = frand(xs),

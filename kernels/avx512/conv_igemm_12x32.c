@@ -175,9 +175,9 @@ static void fill_no_taps(float *const *out, int rows, int o_lo, int o_hi, const 
         }
 }
 
-/* in[t*MR + r] = base[r] + off[t] for every tap t and row r (tiles whose
- * windows all lie inside the image): 12 pointers per tap in two vector
- * stores instead of 12 scalar ones. */
+/* in[t*MR + r] = base[r] + off[t] for every tap t and row r (a class's
+ * taps all reach the input for all its pixels): 12 pointers per tap in two
+ * vector stores instead of 12 scalar ones. */
 static void fill_fixed(const float **in, int taps, const float *const *base, const ptrdiff_t *off)
 {
     const __m512i b0 = _mm512_loadu_si512((const void *)base);
@@ -212,9 +212,10 @@ static void fill_fixed(const float **in, int taps, const float *const *base, con
  *  - forward by output rows (window rows in the padding dropped per row,
  *    border columns computed on a row of zeros), position-major tiles of
  *    small images, image-major tiles across rows: conv13's 16x16x128 to
- *    2x2x512 layers 3-12% faster, resnet50's 3x3 layers 2-10%, conv7's
- *    stride-2 layers 7-8%; conv13's 32x32x64 and 16x16x64 layers and
- *    conv7's 'valid' ones 0.5-2% slower (their border classes come back to
+ *    2x2x512 layers 3-15% faster (except the 4x4x512 one: -6% to +3% over
+ *    two runs), resnet50's 3x3 layers 2-14%, conv7's stride-2 layers
+ *    7-19%; conv13's 32x32x64 and 16x16x64 layers 1-7% slower over two
+ *    runs, conv7's 'valid' ones within 3% (the border classes come back to
  *    images whose lines the interior tiles have left; taking 6 or 12
  *    images at a time did not help);
  *  - backward-data by column classes or position-major tiles (the union of
