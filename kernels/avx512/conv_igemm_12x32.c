@@ -207,17 +207,19 @@ static void fill_fixed(const float **in, int taps, const float *const *base, con
  * share, the same every call (dynamic scheduling moved the output's lines
  * between the cores).
  *
- * The class passes replaced five drivers; against each, one thread, the
- * fastest of 7 runs:
+ * The class passes replaced five drivers; against each, one thread (the
+ * forward: three A/B runs, the fastest of 7 or of 3 repetitions):
  *  - forward by output rows (window rows in the padding dropped per row,
  *    border columns computed on a row of zeros), position-major tiles of
  *    small images, image-major tiles across rows: conv13's 16x16x128 to
- *    2x2x512 layers 3-15% faster (except the 4x4x512 one: -6% to +3% over
- *    two runs), resnet50's 3x3 layers 2-14%, conv7's stride-2 layers
- *    7-19%; conv13's 32x32x64 and 16x16x64 layers 1-7% slower over two
- *    runs, conv7's 'valid' ones within 3% (the border classes come back to
- *    images whose lines the interior tiles have left; taking 6 or 12
- *    images at a time did not help);
+ *    2x2x512 layers 1-15% faster (the 4x4x512 one 12% faster to 3% slower,
+ *    the 16x16x128 one 3% either way), resnet50's 16x16 and 8x8 layers
+ *    1-14%, its 32x32x16 one 9-11% (the stride-2 one 1% faster to 4%
+ *    slower), conv7's stride-2 layers up to 19%
+ *    (one run 1.5% slower); conv13's 32x32x64 and 16x16x64 layers 1-7%
+ *    slower, conv7's 'valid' ones within 3.5% either way (the border
+ *    classes come back to images whose lines the interior tiles have left;
+ *    taking 6 or 12 images at a time did not help);
  *  - backward-data by column classes or position-major tiles (the union of
  *    the rows' taps, pointers row by row): conv7's 26x26x32, 12x12x32 and
  *    10x10x64 'valid' layers 7-16%, 6% and 11% faster, its 8x8x64
