@@ -8,6 +8,7 @@
 #include "runtime/pipeline.h"
 #include "runtime/rng.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,9 +119,11 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
     /* Training steps, phase by phase (and kernel by kernel in the timed
      * steps if asked). */
     double acc[LP_BENCH_PARTS] = {0}, prof[LP_PROF_KINDS] = {0};
+    double prof_conv[LP_MAX_NODES * 3] = {0};
     int total = o->warmup + o->steps;
     for (int i = 0; i < total; i++) {
         m->profile = o->kinds && i >= o->warmup ? prof : NULL;
+        m->profile_conv = m->profile && o->layers ? prof_conv : NULL;
         double t0 = now_s();
         lp_pipeline_fill(&pipe, &ds, NULL, (size_t)(i % 2) * (size_t)batch, batch, x, labels);
         if (augment)
@@ -141,6 +144,7 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
         acc[LP_BENCH_OPTIMIZER] += t4 - t3;
     }
     m->profile = NULL;
+    m->profile_conv = NULL;
 
     /* Inference passes on the last batch. */
     double infer = 0;
@@ -182,6 +186,17 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
         r->kind_s[LP_BENCH_KIND_SYNC] = r->part_s[LP_BENCH_SYNC];
         double other = r->part_s[LP_BENCH_FORWARD] + r->part_s[LP_BENCH_BACKWARD] - kinds;
         r->kind_s[LP_BENCH_KIND_OTHER] = other > 0 ? other : 0;
+        for (int i = 0; o->layers && i < m->nnodes; i++) {
+            const lp_node *n = &m->nodes[i];
+            if (n->type != LP_CONV2D || n->aliased) continue;
+            lp_bench_layer *l = &r->layers[r->nlayers++];
+            snprintf(l->name, sizeof l->name, "%s", n->name);
+            l->geom = n->geom;
+            l->geom.n = batch;
+            l->fwd_s = prof_conv[(size_t)i * 3] / o->steps;
+            l->bwd_data_s = prof_conv[(size_t)i * 3 + 1] / o->steps;
+            l->bwd_weights_s = prof_conv[(size_t)i * 3 + 2] / o->steps;
+        }
     }
     r->train_img_per_s = r->step_s > 0 ? batch / r->step_s : 0;
     r->infer_img_per_s = infer > 0 ? (double)batch * o->steps / infer : 0;

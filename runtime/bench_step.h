@@ -53,8 +53,20 @@ typedef struct lp_bench_opts {
     int warmup;          /* untimed steps (and passes) before, e.g. 1 */
     int sync_reps;       /* full syncs timed; the median is reported (>= 1) */
     int kinds;           /* nonzero: time the timed steps by layer kind (kind_s) */
+    int layers;          /* nonzero (with kinds): also each convolution layer (layers[]) */
     uint64_t seed;
 } lp_bench_opts;
+
+/* One convolution layer's share of the timed steps (opts.layers): mean
+ * seconds per step of its forward (with the fused bias and ReLU where the
+ * kernels fuse them), backward-data (0 for a layer that needs no dx) and
+ * backward-weights, as the kinds conv_fwd / conv_bwd_data /
+ * conv_bwd_weights count them. */
+typedef struct lp_bench_layer {
+    char name[LP_NAME_MAX];
+    lp_conv_geom geom; /* n = the batch */
+    double fwd_s, bwd_data_s, bwd_weights_s;
+} lp_bench_layer;
 
 typedef struct lp_bench_result {
     int batch, steps, k;
@@ -67,6 +79,8 @@ typedef struct lp_bench_result {
     double infer_img_per_s;             /* inference forward passes only */
     double sync_s;                      /* one full sync, median of sync_reps */
     double sync_ns_per_weight;
+    int nlayers;                        /* convolution layers in layers[] (0 without opts.layers) */
+    lp_bench_layer layers[LP_MAX_NODES];
 } lp_bench_result;
 
 /* Build the model (prepared for the batch), initialise it as training does

@@ -384,12 +384,20 @@ static double prof_now(void)
 /* A lap timer: adds the time since *t to prof[kind] and restarts it. Each
  * node starts its clock (if profiling), so the loop's own bookkeeping falls
  * outside every kind. Without a profile: one test, no clock read. */
-static inline void lap(double *prof, lp_prof_kind kind, double *t)
+static inline double lap(double *prof, lp_prof_kind kind, double *t)
 {
-    if (!prof) return;
-    double t1 = prof_now();
-    prof[kind] += t1 - *t;
+    if (!prof) return 0;
+    double t1 = prof_now(), dt = t1 - *t;
+    prof[kind] += dt;
     *t = t1;
+    return dt;
+}
+
+/* The lap just taken (dt) also to node i's convolution slot (0: forward,
+ * 1: backward-data, 2: backward-weights) when per-layer timing is on. */
+static inline void lap_conv(lp_model *m, int i, int slot, double dt)
+{
+    if (m->profile_conv) m->profile_conv[(size_t)i * 3 + (size_t)slot] += dt;
 }
 
 /* ---- Forward -------------------------------------------------------------- */
@@ -429,11 +437,11 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
             if (k->conv_fwd_ep) { /* bias and ReLU in the convolution's epilogue */
                 k->conv_fwd_ep(k, &n->geom, s->out, v[0].w, n->use_bias ? v[1].w : NULL,
                                n->act == LP_ACT_RELU || n->fuse_relu, n->out, m->ws);
-                lap(prof, LP_PROF_CONV_FWD, &t);
+                lap_conv(m, i, 0, lap(prof, LP_PROF_CONV_FWD, &t));
                 break;
             }
             k->conv_fwd(k, &n->geom, s->out, v[0].w, n->out, m->ws);
-            lap(prof, LP_PROF_CONV_FWD, &t);
+            lap_conv(m, i, 0, lap(prof, LP_PROF_CONV_FWD, &t));
             if (n->use_bias) {
                 k->bias_add(rows, n->c, v[1].w, n->out);
                 lap(prof, LP_PROF_BIAS, &t);
@@ -602,11 +610,11 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
             if (n->type == LP_CONV2D) {
                 n->geom.n = nb;
                 k->conv_bwd_weights(k, &n->geom, s->out, dy, v[0].g, m->ws);
-                lap(c.prof, LP_PROF_CONV_BWD_WEIGHTS, &c.t);
+                lap_conv(m, i, 2, lap(c.prof, LP_PROF_CONV_BWD_WEIGHTS, &c.t));
                 if (need_dx) {
                     float *dx = grad_dst(&c, in0);
                     k->conv_bwd_data(k, &n->geom, dy, v[0].w, dx, m->ws);
-                    lap(c.prof, LP_PROF_CONV_BWD_DATA, &c.t);
+                    lap_conv(m, i, 1, lap(c.prof, LP_PROF_CONV_BWD_DATA, &c.t));
                     grad_done(&c, in0, dx);
                 }
             } else {

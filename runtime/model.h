@@ -98,6 +98,8 @@ typedef struct lp_model {
     int32_t *labels;
     int type_count[LP_LAYER_TYPE_COUNT]; /* for Keras-style names */
     double *profile;             /* [LP_PROF_KINDS] seconds, or NULL (the default): no timing */
+    double *profile_conv;        /* [LP_MAX_NODES][3]: seconds of node i's convolution forward,
+                                  * backward-data and backward-weights (with profile), or NULL */
 } lp_model;
 
 /* ---- Building ----------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "lp_test.h"
 #include "cli_run.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const kinds[] = {"conv_fwd", "conv_bwd_data", "conv_bwd_weights", "dense_fwd",
@@ -91,6 +92,52 @@ static void test_bench_kinds(void)
     cli_free(&r);
 }
 
+/* --layers: one entry per convolution of conv7 in model order, with its
+ * geometry at the benchmark's batch; the input layer needs no dx; the
+ * layers' times add up to the three convolution kinds (the same laps). */
+static void test_bench_layers(void)
+{
+    cli_result r = cli_run("bench --model conv7 --batch 8 --steps 2 --sync-reps 1 --layers --json");
+    CHECK_EQ_INT(r.status, 0);
+    const char *j = last_line(r.out);
+    static const char *const names[] = {"conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4", "conv2d_5", "conv2d_6"};
+    static const char *const geos[] = {"28x28x1-32k3s1", "26x26x32-32k3s1", "24x24x32-32k5s2", "12x12x32-64k3s1",
+                                       "10x10x64-64k3s1", "8x8x64-64k5s2", "4x4x64-128k4s1"};
+    const char *at = strstr(j, "\"layers\": [");
+    CHECK(at != NULL);
+    double sum[3] = {0, 0, 0};
+    for (size_t i = 0; at && i < sizeof names / sizeof *names; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "{\"name\": \"%s\", \"geometry\": \"%s\"", names[i], geos[i]);
+        const char *e = strstr(at, want);
+        CHECK_MSG(e != NULL, "layer %s (%s) missing or out of order", names[i], geos[i]);
+        if (!e) break;
+        at = e + 1;
+        const double f = json_num(e, "fwd_ms"), d = json_num(e, "bwd_data_ms"), w = json_num(e, "bwd_weights_ms");
+        CHECK(f > 0 && w > 0);
+        CHECK(i == 0 ? d == 0 : d > 0);
+        sum[0] += f;
+        sum[1] += d;
+        sum[2] += w;
+    }
+    CHECK(at == NULL || strstr(at, "{\"name\"") == NULL); /* seven, no more */
+    CHECK_NEAR(sum[0], kind_ms(j, "conv_fwd"), 1e-3 + 1e-3 * sum[0]);
+    CHECK_NEAR(sum[1], kind_ms(j, "conv_bwd_data"), 1e-3 + 1e-3 * sum[1]);
+    CHECK_NEAR(sum[2], kind_ms(j, "conv_bwd_weights"), 1e-3 + 1e-3 * sum[2]);
+    cli_free(&r);
+
+    /* the table, and no layers without --layers */
+    r = cli_run("bench --model conv7 --batch 4 --steps 1 --sync-reps 1 --layers");
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_STR_CONTAINS(r.out, "by convolution layer");
+    CHECK_STR_CONTAINS(r.out, "conv2d_5         8x8x64-64k5s2");
+    cli_free(&r);
+    r = cli_run("bench --model conv7 --batch 4 --steps 1 --sync-reps 1 --json");
+    CHECK_EQ_INT(r.status, 0);
+    CHECK(strstr(r.out, "\"layers\"") == NULL);
+    cli_free(&r);
+}
+
 static void test_bench_errors(void)
 {
     cli_result r = cli_run("bench");
@@ -126,6 +173,7 @@ int main(void)
 {
     LP_RUN(test_bench_json);
     LP_RUN(test_bench_kinds);
+    LP_RUN(test_bench_layers);
     LP_RUN(test_bench_errors);
     LP_RUN(test_bench_text);
     return lp_test_done();
