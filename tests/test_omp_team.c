@@ -54,7 +54,11 @@ static float *frand(size_t n)
     return p;
 }
 
-/* The probe: a team of 2 after a team of 4 makes 2 threads exit. */
+/* The probe: a team of 2 after a team of 4 makes 2 threads exit (libgomp;
+ * a runtime that keeps them, as LLVM's libomp does, shows none, and then
+ * there is nothing to watch: main skips). */
+static int g_probe;
+
 static void test_probe_sees_exits(void)
 {
     mark_pool();
@@ -70,8 +74,9 @@ static void test_probe_sees_exits(void)
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    CHECK_MSG(exits() - before == 2, "a team of 2 after 4 should end 2 pool threads, saw %d (sink %d)",
-              exits() - before, sink);
+    g_probe = exits() - before;
+    CHECK_MSG(g_probe == 0 || g_probe == 2, "a team of 2 after 4 should end 2 pool threads, saw %d (sink %d)",
+              g_probe, sink);
     mark_pool(); /* back to a full, marked pool */
 }
 
@@ -166,6 +171,10 @@ int main(void)
     omp_set_num_threads(THREADS);
     mark_pool();
     LP_RUN(test_probe_sees_exits);
+    if (g_probe == 0) {
+        printf("skip: this OpenMP runtime keeps the threads a smaller team leaves out: nothing to watch\n");
+        return 77;
+    }
     LP_RUN(test_kernels_keep_the_pool);
     return lp_test_done();
 }
