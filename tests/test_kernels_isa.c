@@ -656,8 +656,8 @@ static void test_conv_vs_reference(void)
         {2, 26, 26, 1, 3, 3, 1, 1, 64}, {2, 34, 34, 3, 3, 3, 1, 0, 16},
         {2, 15, 15, 3, 3, 3, 1, 0, 48}, {2, 28, 28, 1, 3, 3, 1, 0, 48},
         {2, 14, 14, 1, 3, 3, 1, 1, 40},
-        /* forward by output rows (padded, ow % 4 == 0): rows of 12 + 8 and
-         * of 4 pixels (two column groups) at stride 2 */
+        /* stride-2 'same' classes on wide and on narrow images (rows of 20
+         * and of 4 outputs, two column groups) */
         {2, 40, 40, 8, 3, 3, 2, 1, 20}, {3, 40, 8, 8, 3, 3, 2, 1, 40},
         /* an input layer whose padded frame exceeds the stack's 16K floats
          * (forward: gathered windows; weight gradient: border windows
