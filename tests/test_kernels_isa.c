@@ -629,6 +629,62 @@ static int conv_close(const char *what, const float *got, const double *ref, con
     return 1;
 }
 
+/* One geometry on one ISA table: forward, backward-data and
+ * backward-weights against the double reference, bitwise equal on 1 and 2
+ * threads, the fused epilogue bitwise equal to the separate kernels. */
+static void conv_case(const lp_kernels *t, const char *nm, lp_conv_geom g, const char *label)
+{
+    size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
+           wsz = (size_t)g.kh * g.kw * g.c * g.oc, wn = t->conv_workspace(&g);
+    float *x = fbuf(xs), *w = fbuf(wsz), *dy = fbuf(ys), *ws = fbuf(wn + 1);
+    float *y[2] = {fbuf(ys), fbuf(ys)}, *dw[2] = {fbuf(wsz), fbuf(wsz)},
+          *dx[2] = {fbuf(xs), fbuf(xs)};
+    double *ry = malloc(ys * 8), *rys = malloc(ys * 8), *rdx = malloc(xs * 8),
+           *rdxs = malloc(xs * 8), *rdw = malloc(wsz * 8), *rdws = malloc(wsz * 8);
+    for (size_t q = 0; q < xs; q++) x[q] = urand();
+    for (size_t q = 0; q < wsz; q++) w[q] = urand();
+    for (size_t q = 0; q < ys; q++) dy[q] = urand();
+    conv_ref(&g, x, w, dy, ry, rys, rdx, rdxs, rdw, rdws);
+    for (int nt = 1; nt <= 2; nt++) {
+        omp_set_num_threads(nt);
+        float *y1 = y[nt - 1], *dw1 = dw[nt - 1], *dx1 = dx[nt - 1];
+        for (size_t q = 0; q < ys; q++) y1[q] = NAN;
+        for (size_t q = 0; q < wsz; q++) dw1[q] = NAN;
+        for (size_t q = 0; q < xs; q++) dx1[q] = NAN;
+        for (size_t q = 0; q <= wn; q++) ws[q] = NAN;
+        t->conv_fwd(t, &g, x, w, y1, ws);
+        t->conv_bwd_weights(t, &g, x, dy, dw1, ws);
+        t->conv_bwd_data(t, &g, dy, w, dx1, ws);
+    }
+    int kk = g.kh * g.kw * g.c, pix = g.n * g.oh * g.ow;
+    CHECK_MSG(conv_close("y", y[0], ry, rys, ys, kk), "%s conv_fwd %s", nm, label);
+    CHECK_MSG(conv_close("dx", dx[0], rdx, rdxs, xs, g.kh * g.kw * g.oc),
+              "%s conv_bwd_data %s", nm, label);
+    CHECK_MSG(conv_close("dw", dw[0], rdw, rdws, wsz, pix), "%s conv_bwd_weights %s", nm, label);
+    CHECK_MSG(same_bits(y[0], y[1], ys * 4), "%s conv_fwd %s: 1 vs 2 threads", nm, label);
+    if (t->conv_fwd_ep) {
+        /* the fused epilogue: bitwise conv_fwd + bias_add + relu_fwd */
+        float *b = fbuf((size_t)g.oc), *ye = fbuf(ys);
+        for (int o = 0; o < g.oc; o++) b[o] = urand();
+        size_t rows = (size_t)g.n * g.oh * g.ow;
+        t->bias_add(rows, g.oc, b, y[0]);
+        t->relu_fwd(ys, y[0], y[0]);
+        t->conv_fwd_ep(t, &g, x, w, b, 1, ye, ws);
+        CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (bias, relu) %s", nm, label);
+        t->conv_fwd(t, &g, x, w, y[0], ws);
+        t->conv_fwd_ep(t, &g, x, w, NULL, 0, ye, ws);
+        CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (none) %s", nm, label);
+        free(b);
+        free(ye);
+    }
+    CHECK_MSG(same_bits(dx[0], dx[1], xs * 4), "%s conv_bwd_data %s: 1 vs 2 threads", nm, label);
+    CHECK_MSG(same_bits(dw[0], dw[1], wsz * 4), "%s conv_bwd_weights %s: 1 vs 2 threads",
+              nm, label);
+    omp_set_num_threads(2);
+    free(x); free(w); free(dy); free(ws); free(y[0]); free(y[1]); free(dw[0]); free(dw[1]);
+    free(dx[0]); free(dx[1]); free(ry); free(rys); free(rdx); free(rdxs); free(rdw); free(rdws);
+}
+
 /* conv_fwd / conv_bwd_data / conv_bwd_weights of each ISA against a double
  * reference (rounding tolerance), and bitwise equal with 1 and 2 threads.
  * The shapes cover the paths: c % 8 == 0 or not (fused packing or im2col),
@@ -676,61 +732,43 @@ static void test_conv_vs_reference(void)
         {3, 9, 9, 2, 3, 3, 1, 1, 20},   {2, 10, 8, 5, 3, 3, 2, 1, 36},
         {2, 9, 9, 1, 5, 5, 1, 0, 17}};
     FOR_ISA(i)
-    {
-        const lp_kernels *t = &g_isa[i];
-        for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
-            lp_conv_geom g = geom_of(geo[s], geo[s][8]);
-            size_t xs = (size_t)g.n * g.h * g.w * g.c, ys = (size_t)g.n * g.oh * g.ow * g.oc,
-                   wsz = (size_t)g.kh * g.kw * g.c * g.oc, wn = t->conv_workspace(&g);
-            float *x = fbuf(xs), *w = fbuf(wsz), *dy = fbuf(ys), *ws = fbuf(wn + 1);
-            float *y[2] = {fbuf(ys), fbuf(ys)}, *dw[2] = {fbuf(wsz), fbuf(wsz)},
-                  *dx[2] = {fbuf(xs), fbuf(xs)};
-            double *ry = malloc(ys * 8), *rys = malloc(ys * 8), *rdx = malloc(xs * 8),
-                   *rdxs = malloc(xs * 8), *rdw = malloc(wsz * 8), *rdws = malloc(wsz * 8);
-            for (size_t q = 0; q < xs; q++) x[q] = urand();
-            for (size_t q = 0; q < wsz; q++) w[q] = urand();
-            for (size_t q = 0; q < ys; q++) dy[q] = urand();
-            conv_ref(&g, x, w, dy, ry, rys, rdx, rdxs, rdw, rdws);
-            for (int nt = 1; nt <= 2; nt++) {
-                omp_set_num_threads(nt);
-                float *y1 = y[nt - 1], *dw1 = dw[nt - 1], *dx1 = dx[nt - 1];
-                for (size_t q = 0; q < ys; q++) y1[q] = NAN;
-                for (size_t q = 0; q < wsz; q++) dw1[q] = NAN;
-                for (size_t q = 0; q < xs; q++) dx1[q] = NAN;
-                for (size_t q = 0; q <= wn; q++) ws[q] = NAN;
-                t->conv_fwd(t, &g, x, w, y1, ws);
-                t->conv_bwd_weights(t, &g, x, dy, dw1, ws);
-                t->conv_bwd_data(t, &g, dy, w, dx1, ws);
-            }
-            const char *nm = lp_isa_name((lp_isa)i);
-            int kk = g.kh * g.kw * g.c, pix = g.n * g.oh * g.ow;
-            CHECK_MSG(conv_close("y", y[0], ry, rys, ys, kk), "%s conv_fwd case %zu", nm, s);
-            CHECK_MSG(conv_close("dx", dx[0], rdx, rdxs, xs, g.kh * g.kw * g.oc),
-                      "%s conv_bwd_data case %zu", nm, s);
-            CHECK_MSG(conv_close("dw", dw[0], rdw, rdws, wsz, pix), "%s conv_bwd_weights case %zu", nm, s);
-            CHECK_MSG(same_bits(y[0], y[1], ys * 4), "%s conv_fwd case %zu: 1 vs 2 threads", nm, s);
-            if (t->conv_fwd_ep) {
-                /* the fused epilogue: bitwise conv_fwd + bias_add + relu_fwd */
-                float *b = fbuf((size_t)g.oc), *ye = fbuf(ys);
-                for (int o = 0; o < g.oc; o++) b[o] = urand();
-                size_t rows = (size_t)g.n * g.oh * g.ow;
-                t->bias_add(rows, g.oc, b, y[0]);
-                t->relu_fwd(ys, y[0], y[0]);
-                t->conv_fwd_ep(t, &g, x, w, b, 1, ye, ws);
-                CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (bias, relu) case %zu", nm, s);
-                t->conv_fwd(t, &g, x, w, y[0], ws);
-                t->conv_fwd_ep(t, &g, x, w, NULL, 0, ye, ws);
-                CHECK_MSG(same_bits(y[0], ye, ys * 4), "%s conv_fwd_ep (none) case %zu", nm, s);
-                free(b);
-                free(ye);
-            }
-            CHECK_MSG(same_bits(dx[0], dx[1], xs * 4), "%s conv_bwd_data case %zu: 1 vs 2 threads", nm, s);
-            CHECK_MSG(same_bits(dw[0], dw[1], wsz * 4), "%s conv_bwd_weights case %zu: 1 vs 2 threads",
-                      nm, s);
-            omp_set_num_threads(2);
-            free(x); free(w); free(dy); free(ws); free(y[0]); free(y[1]); free(dw[0]); free(dw[1]);
-            free(dx[0]); free(dx[1]); free(ry); free(rys); free(rdx); free(rdxs); free(rdw); free(rdws);
+    for (size_t s = 0; s < sizeof geo / sizeof geo[0]; s++) {
+        char label[32];
+        snprintf(label, sizeof label, "case %zu", s);
+        conv_case(&g_isa[i], lp_isa_name((lp_isa)i), geom_of(geo[s], geo[s][8]), label);
+    }
+}
+
+/* Random geometries (windows 1-5 high and wide, strides 1-3, images 1-14,
+ * 'same' or 'valid', odd channel counts, batches 1-3): every class the
+ * class passes can form (windows larger than the image with 'same',
+ * rows and columns no tap reaches, phases with no tap). */
+static void test_conv_random_geometries(void)
+{
+    FOR_ISA(i)
+    for (int s = 0; s < 60; s++) {
+        int row[9];
+        row[0] = 1 + irand(3);
+        row[4] = 1 + irand(5); /* kh */
+        row[5] = 1 + irand(5); /* kw */
+        row[6] = 1 + irand(3); /* stride */
+        row[7] = irand(2);     /* same */
+        row[1] = (row[7] ? 1 : row[4]) + irand(12);
+        row[2] = (row[7] ? 1 : row[5]) + irand(12);
+        row[3] = 8 + irand(33);
+        row[8] = 1 + irand(40);
+        lp_conv_geom g = geom_of(row, row[8]);
+        g.sw = 1 + irand(3); /* strides may differ */
+        if (row[7]) {
+            g.ow = lp_same_out(g.w, g.sw);
+            g.pad_left = lp_same_pad_before(g.w, g.kw, g.sw);
+        } else {
+            g.ow = (g.w - g.kw) / g.sw + 1;
         }
+        char label[96];
+        snprintf(label, sizeof label, "random %d: n%d %dx%dx%d-%d k%dx%d s%dx%d %s", s, g.n, g.h, g.w, g.c,
+                 g.oc, g.kh, g.kw, g.sh, g.sw, row[7] ? "same" : "valid");
+        conv_case(&g_isa[i], lp_isa_name((lp_isa)i), g, label);
     }
 }
 
@@ -763,5 +801,6 @@ int main(void)
     LP_RUN(test_bn_vs_scalar);
     LP_RUN(test_im2col_vs_scalar);
     LP_RUN(test_conv_vs_reference);
+    LP_RUN(test_conv_random_geometries);
     return lp_test_done();
 }
