@@ -248,6 +248,24 @@ inline double conv_flops(const lp_conv_geom &g)
     return 2.0 * g.n * g.oh * g.ow * (double)g.oc * g.kh * g.kw * g.c;
 }
 
+// The FLOPs of the taps that land inside the input: what an implementation
+// that computes nothing on the padding must do ('same' layers of small
+// images: conv7's 8x8 5x5 stride-2 layer does 72% of conv_flops).
+inline double conv_exec_flops(const lp_conv_geom &g)
+{
+    auto inside = [](int out, int s, int pad, int k, int in) {
+        long t = 0;
+        for (int o = 0; o < out; o++)
+            for (int i = 0; i < k; i++) {
+                const int x = o * s - pad + i;
+                t += x >= 0 && x < in;
+            }
+        return (double)t;
+    };
+    return 2.0 * g.n * (double)g.oc * g.c * inside(g.oh, g.sh, g.pad_top, g.kh, g.h) *
+           inside(g.ow, g.sw, g.pad_left, g.kw, g.w);
+}
+
 // Context recorded in every JSON output (scripts/bench_report.py reads it).
 inline void add_context()
 {

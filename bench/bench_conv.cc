@@ -9,7 +9,9 @@
 // (batch 50; bwd_data is left out for a layer reading the input image:
 // training never computes it). impl: native (the best ISA's table, whatever
 // its conv entries are) or dnnl (that table with lp_kernels_init_dnnl).
-// Counter: GFLOP/s = 2 n oh ow oc kh kw c per call.
+// Counters: GFLOPs = 2 n oh ow oc kh kw c per call; exec_GFLOPs counts
+// only the taps inside the input (padding skipped), the rate to set
+// against the FMA peak.
 //
 //   im2col/<model>/<layer>/<geom>/impl:<isa>, col2im/...   batch 50, per ISA;
 // counter GB/s = bytes of col written (im2col) or read (col2im) plus the
@@ -43,6 +45,7 @@ void run_conv(benchmark::State &st, lp_conv_geom g, Op op, const lp_kernels *k)
         benchmark::ClobberMemory();
     }
     st.counters["GFLOPs"] = lpb::gflops(lpb::conv_flops(g));
+    st.counters["exec_GFLOPs"] = lpb::gflops(lpb::conv_exec_flops(g));
 }
 
 void run_im2col(benchmark::State &st, lp_conv_geom g, bool back, const lp_kernels *k)
