@@ -5,8 +5,8 @@
  * A tile is 12 (or 8, 4) consecutive input channels of one tap x 32 (16)
  * output channels in 24 (12) zmm accumulators; it streams the pixels: per
  * pixel one or two loads of dy's row and 24 FMAs broadcasting from the
- * tap's input row (contiguous channels: one pointer). A pixel whose tap lies in
- * the padding reads a row of zeros. Channel counts that are not a multiple
+ * tap's input row (contiguous channels: one pointer). Pixels whose tap lies
+ * in the padding are skipped. Channel counts that are not a multiple
  * of 4 (input layers: 1 or 3) gather each pixel's 12 values of a tile (all
  * taps of the window) into a small buffer first.
  *
@@ -37,17 +37,17 @@
 #define CB 48         /* channels per work item */
 #define PASS 256      /* pixels per pass: dy's rows of a pass stay in L1 */
 
-static const _Alignas(64) float zeros[MAX_C];
-
 
 /* acc[r][:] = (more ? out[r*ldo + :] : 0) + sum over the pixels p of the
  * runs of x_p[off + r] * dy[p*ldy + :] (one FMA chain per element, pixels
  * in order), out[r*ldo + :] = acc[r] for the first `rows` rows. Passing
  * the accumulators through `out` between passes leaves every chain as it
  * was. A run is `count` pixels whose rows x_p start at p0 and advance by
- * `step` floats: a tap's input row along an output row (step sw*c), the
- * padding (a row of zeros, step 0), or a buffer of gathered windows (step:
- * the window's size); no pointer per pixel. */
+ * `step` floats: a tap's input row along an output row (step sw*c) or a
+ * buffer of gathered windows (step: the window's size); no pointer per
+ * pixel. A run with p0 NULL is pixels whose tap lies in the padding: they
+ * add nothing and are skipped (they were FMAs on a row of zeros: 31% of
+ * a 4x4 'same' layer's, 56% of a 2x2 one's). */
 typedef struct {
     const float *p0;
     int step, count;
@@ -66,6 +66,10 @@ typedef struct {
                                                 : _mm512_setzero_ps();                           \
         }                                                                                        \
         for (int u = 0; u < nrun; u++) {                                                         \
+            if (!run[u].p0) { /* taps in the padding: nothing to add */                         \
+                dy += run[u].count * ldy;                                                        \
+                continue;                                                                        \
+            }                                                                                    \
             const float *xp = run[u].p0 + off;                                                   \
             const ptrdiff_t st = run[u].step;                                                    \
             for (int q = run[u].count; q > 0; q--) {                                             \
@@ -146,7 +150,7 @@ static inline void next_pixel(const lp_conv_geom *g, int *n, int *oy, int *ox)
 
 /* Runs of the pixels [p, p + np) (starting at (n, oy, ox)) for tap (i, j):
  * per output row, the pixels whose tap lies inside the image form one run
- * (step sw*c), those in the padding one run each side (zeros, step 0). */
+ * (step sw*c), those in the padding one run each side (p0 NULL: skipped). */
 static int tap_runs(const lp_conv_geom *g, const float *x, int i, int j, int np, int n, int oy,
                     int ox, wd_run *run)
 {
@@ -162,11 +166,11 @@ static int tap_runs(const lp_conv_geom *g, const float *x, int i, int j, int np,
         int a = ox, e = ox + len; /* [a, e): this row's pixels */
         int ilo = lo > a ? lo : a, ihi = hi + 1 < e ? hi + 1 : e;
         if (iy < 0 || iy >= g->h || ihi <= ilo) ilo = ihi = e;
-        if (ilo > a) run[nrun++] = (wd_run){zeros, 0, ilo - a};
+        if (ilo > a) run[nrun++] = (wd_run){NULL, 0, ilo - a};
         if (ihi > ilo)
             run[nrun++] = (wd_run){x + (((size_t)n * g->h + iy) * g->w + (ilo * g->sw + jj)) * c,
                                    g->sw * c, ihi - ilo};
-        if (e > ihi) run[nrun++] = (wd_run){zeros, 0, e - ihi};
+        if (e > ihi) run[nrun++] = (wd_run){NULL, 0, e - ihi};
         np -= len;
         end_of_row(g, len, &n, &oy, &ox);
     }
