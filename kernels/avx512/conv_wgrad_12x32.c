@@ -334,18 +334,16 @@ typedef struct {
             for (int q = run[u].count; q > 0; q--) {                                             \
                 const __m512 b0 = _mm512_maskz_loadu_ps(m0, dy);                                 \
                 const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, dy + 16) : b0;             \
-                _mm_prefetch((const char *)(dy + 16 * ldy), _MM_HINT_T0);                         \
-                if (NV == 2) _mm_prefetch((const char *)(dy + 16 * ldy + 16), _MM_HINT_T0);       \
+                _mm_prefetch((const char *)(dy + 32 * ldy), _MM_HINT_T0);                         \
+                if (NV == 2) _mm_prefetch((const char *)(dy + 32 * ldy + 16), _MM_HINT_T0);       \
                 dy += ldy;                                                                       \
                 _Pragma("GCC unroll 3") for (int k = 0; k < KR; k++)                             \
                 {                                                                                \
                     const float *xp = k == 0 ? x0 : k == 1 ? x1 : x2;                            \
                     _Pragma("GCC unroll 9") for (int s = 0; s < SPAN; s++)                       \
                     {                                                                            \
-                        const __m512 av = _mm512_set1_ps(xp[s]);                                 \
-                        a0[k * SPAN + s] = _mm512_fmadd_ps(av, b0, a0[k * SPAN + s]);            \
-                        if (NV == 2)                                                             \
-                            a1[k * SPAN + s] = _mm512_fmadd_ps(av, b1, a1[k * SPAN + s]);        \
+                        LPC_FMA_BCAST(a0[k * SPAN + s], b0, xp[s]);                              \
+                        if (NV == 2) LPC_FMA_BCAST(a1[k * SPAN + s], b1, xp[s]);                 \
                     }                                                                            \
                 }                                                                                \
                 x0 += st;                                                                        \
