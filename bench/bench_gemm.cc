@@ -13,6 +13,11 @@
 // conv13 and resnet50 (a shape shared by several layers is listed once).
 // impl: scalar|avx2|avx512 (the ISA's table), dnnl (dnnl_sgemm).
 // Counter: GFLOP/s = 2 M N K per call.
+//
+//   fma_peak/impl:avx2|avx512   (x86)
+// The FMA peak the GEMMs and convolutions are measured against: every
+// thread runs 12 independent chains of vector FMAs (ymm or zmm) from
+// registers, nothing else; GFLOP/s over all threads.
 #include "bench/bench_common.h"
 
 #include <memory>
@@ -21,6 +26,9 @@
 
 #ifdef LP_WITH_DNNL
 #include <dnnl.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 namespace {
@@ -89,6 +97,97 @@ void add(const GemmCase &g)
 #endif
 }
 
+// ---- FMA peak -------------------------------------------------------------------------
+
+#if defined(__x86_64__)
+// 12 chains of `iters` FMAs each; the distinct starting values keep the
+// compiler from merging chains, the returned sum from dropping them.
+#define LPB_FMA_CHAINS(V, SET1, FMA, ADD, REDUCE)                                                   \
+    V a[12];                                                                                     \
+    for (int i = 0; i < 12; i++) a[i] = SET1(0.001f * (float)(i + 1));                           \
+    const V b = SET1(0.9999f), c = SET1(1e-6f);                                                  \
+    for (long k = 0; k < iters; k++) {                                                           \
+        a[0] = FMA(a[0], b, c);                                                                  \
+        a[1] = FMA(a[1], b, c);                                                                  \
+        a[2] = FMA(a[2], b, c);                                                                  \
+        a[3] = FMA(a[3], b, c);                                                                  \
+        a[4] = FMA(a[4], b, c);                                                                  \
+        a[5] = FMA(a[5], b, c);                                                                  \
+        a[6] = FMA(a[6], b, c);                                                                  \
+        a[7] = FMA(a[7], b, c);                                                                  \
+        a[8] = FMA(a[8], b, c);                                                                  \
+        a[9] = FMA(a[9], b, c);                                                                  \
+        a[10] = FMA(a[10], b, c);                                                                \
+        a[11] = FMA(a[11], b, c);                                                                \
+    }                                                                                            \
+    V s = a[0];                                                                                  \
+    for (int i = 1; i < 12; i++) s = ADD(s, a[i]);                                               \
+    return REDUCE(s)
+
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_add_ss(x, _mm_shuffle_ps(x, x, 1)));
+}
+
+// (through memory: GCC 12 warns inside _mm512_reduce_add_ps and the
+// 256-bit extracts, -Werror=uninitialized)
+__attribute__((target("avx512f,avx2,fma"))) float hsum512(__m512 v)
+{
+    alignas(64) float t[16];
+    _mm512_store_ps(t, v);
+    float s = 0.0f;
+    for (float x : t) s += x;
+    return s;
+}
+
+__attribute__((target("avx512f,avx2,fma"))) float fma_chains_avx512(long iters)
+{
+    LPB_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, hsum512);
+}
+
+__attribute__((target("avx2,fma"))) float fma_chains_avx2(long iters)
+{
+    LPB_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, hsum256);
+}
+#undef LPB_FMA_CHAINS
+
+void run_fma_peak(benchmark::State &st, bool avx512)
+{
+    const long iters = 1 << 20;
+    volatile float sink = 0.0f;
+    int threads = 1;
+    for (auto _ : st) {
+#pragma omp parallel
+        {
+#pragma omp master
+            threads = omp_get_num_threads();
+            float r = avx512 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
+#pragma omp atomic
+            sink += r;
+        }
+    }
+    const double lanes = avx512 ? 16.0 : 8.0;
+    st.counters["GFLOPs"] = lpb::gflops(2.0 * lanes * 12.0 * (double)iters * threads);
+    st.counters["threads"] = threads;
+}
+
+void register_fma_peak()
+{
+    for (auto &isa : lpb::isas()) {
+        const bool avx512 = isa.id == LP_ISA_AVX512;
+        if (!avx512 && isa.id != LP_ISA_AVX2) continue;
+        benchmark::RegisterBenchmark(("fma_peak/impl:" + isa.name).c_str(),
+                                     [avx512](benchmark::State &st) { run_fma_peak(st, avx512); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+    }
+}
+#else
+void register_fma_peak() {}
+#endif
+
 std::string shape_name(const char *prefix, int ta, int tb, int m, int n, int k)
 {
     char b[160];
@@ -98,6 +197,7 @@ std::string shape_name(const char *prefix, int ta, int tb, int m, int n, int k)
 
 void register_all()
 {
+    register_fma_peak();
     add(GemmCase{shape_name("gemm", 0, 0, 512, 512, 512), 0, 0, 512, 512, 512});
     const int batch = 50;
     std::set<std::tuple<int, int, int, int, int>> seen;
