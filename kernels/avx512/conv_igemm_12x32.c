@@ -9,16 +9,18 @@
  * input channels the tap reads, and the micro-kernel streams the c
  * channels: 12 broadcasts from the row pointers, one or two loads of the
  * weights' row (read in place: HWIO keeps a row's output channels
- * contiguous), 24 FMAs. No tap on padding is computed. Each output element
- * is one FMA chain over its taps (in window order) and channels, from zero,
- * computed by exactly one tile, so the result is bitwise the same for any
- * thread count.
+ * contiguous), 24 FMAs; a window row's taps, their inputs and weights
+ * consecutive, run as one tap of kw*c channels (merge_row_taps). No tap on
+ * padding is computed. Each output element is one FMA chain over its taps
+ * (in window order) and channels, from zero, computed by exactly one tile,
+ * so the result is bitwise the same for any thread count.
  *
  * Backward-data is the same product on dy with the transposed kernel
- * W'[t][o][ci] = W[t][ci][o] (built in the workspace): for stride s the
- * input pixels split into s*s phases by (iy + pad) mod s, and each phase is
- * a stride-1 correlation of dy with the taps i = phase + s*u (tap order u,
- * then v; channel order o), run as a class pass of its own. No col2im, no
+ * W'[t][o][ci] = W[t][ci][o] (built in the workspace, phase by phase: see
+ * bwd_slot): for stride s the input pixels split into s*s phases by
+ * (iy + pad) mod s, and each phase is a stride-1 correlation of dy with the
+ * taps i = phase + s*u (tap order u, then v descending; channel order o),
+ * run as a class pass of its own. No col2im, no
  * scatter-add: every dx element is written once. Input layers (c < 8) and
  * 1x1 windows without padding have their own drivers. */
 #include "kernels/avx512/avx512.h"
