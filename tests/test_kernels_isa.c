@@ -455,6 +455,48 @@ static void test_eltwise_vs_scalar(void)
     }
 }
 
+/* Max pooling, forward and backward, bit for bit against the scalar
+ * kernels: windows that tile the image (the AVX2 path), leftover rows and
+ * columns, channel tails, overlapping windows and no window at all (the
+ * scalar fallback); values from a small set so that windows hold ties
+ * (the first maximum takes the gradient), with NaN and -0.0 among them and
+ * in dy; dx starts as garbage to show every element is written. */
+static void test_pool_vs_scalar(void)
+{
+    static const int gs[][7] = { /* n, h, w, c, kh, kw, stride (sh = kh, sw = kw unless overlapping) */
+        {3, 8, 8, 64, 2, 2, 0}, {2, 5, 7, 13, 2, 2, 0}, {1, 2, 2, 1, 2, 2, 0}, {2, 6, 6, 3, 2, 2, 0},
+        {4, 32, 32, 16, 2, 2, 0}, {2, 9, 10, 9, 3, 3, 0}, {2, 4, 9, 24, 1, 2, 0}, {2, 9, 9, 8, 3, 3, 2},
+        {1, 1, 1, 8, 2, 2, 0},
+    };
+    static const float vals[] = {-1.0f, 0.0f, 1.0f, 2.0f, -0.0f, NAN};
+    FOR_ISA(i)
+    {
+        const lp_kernels *t = &g_isa[i];
+        const char *nm = lp_isa_name((lp_isa)i);
+        for (size_t q = 0; q < sizeof gs / sizeof gs[0]; q++) {
+            lp_conv_geom g = {0};
+            g.n = gs[q][0], g.h = gs[q][1], g.w = gs[q][2], g.c = g.oc = gs[q][3];
+            g.kh = gs[q][4], g.kw = gs[q][5];
+            g.sh = gs[q][6] ? gs[q][6] : g.kh, g.sw = gs[q][6] ? gs[q][6] : g.kw;
+            g.oh = g.h >= g.kh ? (g.h - g.kh) / g.sh + 1 : 0;
+            g.ow = g.w >= g.kw ? (g.w - g.kw) / g.sw + 1 : 0;
+            const size_t nx = (size_t)g.n * g.h * g.w * g.c, ny = (size_t)g.n * g.oh * g.ow * g.c;
+            float *x = fbuf(nx), *y0 = fbuf(ny), *y1 = fbuf(ny), *d = fbuf(ny), *dx0 = fbuf(nx), *dx1 = fbuf(nx);
+            for (size_t k = 0; k < nx; k++) x[k] = vals[irand(q % 2 ? 6 : 5)];
+            fill_special(d, ny, 1);
+            g_ref.maxpool_fwd(&g, x, y0);
+            t->maxpool_fwd(&g, x, y1);
+            CHECK_MSG(same_bits(y0, y1, ny * 4), "%s maxpool_fwd case %zu", nm, q);
+            for (size_t k = 0; k < nx; k++) dx0[k] = dx1[k] = 12345.0f;
+            g_ref.maxpool_bwd(&g, x, y0, d, dx0);
+            t->maxpool_bwd(&g, x, y0, d, dx1);
+            CHECK_MSG(same_bits(dx0, dx1, nx * 4), "%s maxpool_bwd case %zu (%dx%d/%d, %dx%dx%d)", nm, q,
+                      g.kh, g.kw, g.sh, g.h, g.w, g.c);
+            free(x); free(y0); free(y1); free(d); free(dx0); free(dx1);
+        }
+    }
+}
+
 static void test_bias_vs_scalar(void)
 {
     /* rows past LP_BG_ROWS (2048) and LP_BG_ROWS * LP_BG_MAXCH exercise the
@@ -797,6 +839,7 @@ int main(void)
     LP_RUN(test_sync_vs_scalar);
     LP_RUN(test_sync_thread_independent);
     LP_RUN(test_eltwise_vs_scalar);
+    LP_RUN(test_pool_vs_scalar);
     LP_RUN(test_bias_vs_scalar);
     LP_RUN(test_bn_vs_scalar);
     LP_RUN(test_im2col_vs_scalar);

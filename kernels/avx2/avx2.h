@@ -39,6 +39,9 @@ long lp_avx2_sync(size_t len, size_t nvec, float *w, const float *sorted, void *
 size_t lp_avx2_argsort_workspace(size_t n);
 int lp_avx2_argsort(size_t n, const float *keys, uint32_t *idx, void *ws);
 
+void lp_avx2_maxpool_fwd(const lp_conv_geom *g, const float *x, float *y);
+void lp_avx2_maxpool_bwd(const lp_conv_geom *g, const float *x, const float *y, const float *dy,
+                         float *dx);
 void lp_avx2_relu_fwd(size_t n, const float *x, float *y);
 void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
 void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y);
