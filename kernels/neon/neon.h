@@ -11,6 +11,9 @@ void lp_neon_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, co
 size_t lp_neon_conv_workspace(const lp_conv_geom *g);
 void lp_neon_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, const float *x,
                               const float *dy, float *dw, float *ws);
+void lp_neon_maxpool_fwd(const lp_conv_geom *g, const float *x, float *y);
+void lp_neon_maxpool_bwd(const lp_conv_geom *g, const float *x, const float *y, const float *dy,
+                         float *dx);
 size_t lp_neon_sync_workspace(size_t len, size_t nvec);
 long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 size_t lp_neon_argsort_workspace(size_t n);

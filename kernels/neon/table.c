@@ -8,6 +8,10 @@ void lp_kernels_init_neon(lp_kernels *k)
     k->conv_workspace = lp_neon_conv_workspace;
     k->conv_bwd_weights = lp_neon_conv_bwd_weights;
     k->impl[LP_KF_CONV] = "neon";
+    /* average pooling keeps the scalar code (resnet50's final 8x8 pool) */
+    k->maxpool_fwd = lp_neon_maxpool_fwd;
+    k->maxpool_bwd = lp_neon_maxpool_bwd;
+    k->impl[LP_KF_POOL] = "neon";
     k->argsort_workspace = lp_neon_argsort_workspace;
     k->argsort = lp_neon_argsort;
     k->sync_workspace = lp_neon_sync_workspace;
