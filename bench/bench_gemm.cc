@@ -100,25 +100,15 @@ void add(const GemmCase &g)
 // ---- FMA peak -------------------------------------------------------------------------
 
 #if defined(__x86_64__)
-// 12 chains of `iters` FMAs each; the distinct starting values keep the
-// compiler from merging chains, the returned sum from dropping them.
+// 12 chains of `iters` FMAs each, the loop over them unrolled so that the
+// chains live in registers; the distinct starting values keep the compiler
+// from merging chains, the returned sum from dropping them.
 #define LPB_FMA_CHAINS(V, SET1, FMA, ADD, REDUCE)                                                   \
     V a[12];                                                                                     \
     for (int i = 0; i < 12; i++) a[i] = SET1(0.001f * (float)(i + 1));                           \
     const V b = SET1(0.9999f), c = SET1(1e-6f);                                                  \
     for (long k = 0; k < iters; k++) {                                                           \
-        a[0] = FMA(a[0], b, c);                                                                  \
-        a[1] = FMA(a[1], b, c);                                                                  \
-        a[2] = FMA(a[2], b, c);                                                                  \
-        a[3] = FMA(a[3], b, c);                                                                  \
-        a[4] = FMA(a[4], b, c);                                                                  \
-        a[5] = FMA(a[5], b, c);                                                                  \
-        a[6] = FMA(a[6], b, c);                                                                  \
-        a[7] = FMA(a[7], b, c);                                                                  \
-        a[8] = FMA(a[8], b, c);                                                                  \
-        a[9] = FMA(a[9], b, c);                                                                  \
-        a[10] = FMA(a[10], b, c);                                                                \
-        a[11] = FMA(a[11], b, c);                                                                \
+        _Pragma("GCC unroll 12") for (int i = 0; i < 12; i++) a[i] = FMA(a[i], b, c);           \
     }                                                                                            \
     V s = a[0];                                                                                  \
     for (int i = 1; i < 12; i++) s = ADD(s, a[i]);                                               \
