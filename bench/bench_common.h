@@ -86,25 +86,42 @@ inline const lp_kernels *dnnl_table()
 
 // ---- Buffers -------------------------------------------------------------------
 
+// Bytes past a 64-byte boundary at which every Buf starts: LPB_MISALIGN
+// (0 to 63, default 0). 16 is where malloc leaves large blocks; on the
+// Xeon of bench/results/2026-11-27-device-intel-xeon-alignment.md that
+// made conv13's 4x4 and 2x2 layers 1.3-2.2x slower (split vector loads).
+inline size_t buf_misalign()
+{
+    static const size_t m = [] {
+        const char *e = std::getenv("LPB_MISALIGN");
+        long v = e ? std::strtol(e, nullptr, 10) : 0;
+        return (size_t)(v > 0 && v < 64 ? v : 0);
+    }();
+    return m;
+}
+
 template <class T> class Buf {
   public:
     Buf() = default;
     explicit Buf(size_t n) : n_(n)
     {
-        size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-        p_ = static_cast<T *>(std::aligned_alloc(64, bytes ? bytes : 64));
-        if (!p_) {
+        const size_t mis = buf_misalign();
+        size_t bytes = n > 0 ? n * sizeof(T) : 1;
+        base_ = std::aligned_alloc(64, (bytes + mis + 63) / 64 * 64);
+        if (!base_) {
             std::fprintf(stderr, "bench: out of memory (%zu bytes)\n", bytes);
             std::exit(1);
         }
-        std::memset(static_cast<void *>(p_), 0, bytes ? bytes : 64); // fault the pages in now
+        p_ = reinterpret_cast<T *>(static_cast<char *>(base_) + mis);
+        std::memset(static_cast<void *>(p_), 0, bytes); // fault the pages in now
     }
-    ~Buf() { std::free(p_); }
+    ~Buf() { std::free(base_); }
     Buf(const Buf &) = delete;
     Buf &operator=(const Buf &) = delete;
-    Buf(Buf &&o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+    Buf(Buf &&o) noexcept : base_(o.base_), p_(o.p_), n_(o.n_) { o.base_ = nullptr, o.p_ = nullptr, o.n_ = 0; }
     Buf &operator=(Buf &&o) noexcept
     {
+        std::swap(base_, o.base_);
         std::swap(p_, o.p_);
         std::swap(n_, o.n_);
         return *this;
@@ -116,6 +133,7 @@ template <class T> class Buf {
     size_t size() const { return n_; }
 
   private:
+    void *base_ = nullptr;
     T *p_ = nullptr;
     size_t n_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "runtime/laperm_opt.h"
 #include "runtime/error.h"
+#include "runtime/memory.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,12 +37,12 @@ laperm_status lp_opt_init(lp_optimizer *o, const lp_model *m, const lp_kernels *
     for (int i = 0; i < m->nvars; i++) {
         const lp_var *v = &m->vars[i];
         if (!v->trainable) continue;
-        o->m[i] = calloc(v->size, sizeof(float));
-        o->v[i] = calloc(v->size, sizeof(float));
+        o->m[i] = lp_buffer_calloc(v->size, sizeof(float));
+        o->v[i] = lp_buffer_calloc(v->size, sizeof(float));
         if (!o->m[i] || !o->v[i]) goto nomem;
         int bn = v->kind == LP_VAR_GAMMA || v->kind == LP_VAR_BETA;
         if ((bn && skip_bn) || (v->kind == LP_VAR_BIAS && skip_bias)) continue;
-        o->sorted[i] = malloc(v->size * sizeof(float));
+        o->sorted[i] = lp_buffer_alloc(v->size * sizeof(float));
         if (!o->sorted[i]) goto nomem;
         if (v->len > idx_cap) {
             free(idx);

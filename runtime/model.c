@@ -3,6 +3,7 @@
 #include "runtime/model.h"
 #include "runtime/dispatch.h"
 #include "runtime/error.h"
+#include "runtime/memory.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,8 +128,8 @@ static int add_var(lp_model *m, int node, lp_var_kind kind, int rank, const int 
     /* LaPerm vectors (SPEC section 1): the last axis indexes vectors. */
     v->nvec = rank >= 2 ? (size_t)shape[rank - 1] : 1;
     v->len = v->size / v->nvec;
-    v->w = calloc(v->size, sizeof(float));
-    v->g = trainable ? calloc(v->size, sizeof(float)) : NULL;
+    v->w = lp_buffer_calloc(v->size, sizeof(float));
+    v->g = trainable ? lp_buffer_calloc(v->size, sizeof(float)) : NULL;
     if (!v->w || (trainable && !v->g)) {
         lp_fail(LAPERM_E_NOMEM, "out of memory");
         return -1;
@@ -333,8 +334,8 @@ laperm_status lp_model_prepare(lp_model *m, int max_batch)
             n->aliased = 1;
             continue;
         }
-        n->out = malloc(sz * sizeof(float));
-        n->dout = i == 0 ? NULL : malloc(sz * sizeof(float));
+        n->out = lp_buffer_alloc(sz * sizeof(float));
+        n->dout = i == 0 ? NULL : lp_buffer_alloc(sz * sizeof(float));
         if (!n->out || (i && !n->dout)) return lp_fail(LAPERM_E_NOMEM, "out of memory for activations");
         if (n->type == LP_BATCHNORM) {
             n->bn_mean = malloc((size_t)n->c * sizeof(float));
@@ -363,8 +364,8 @@ laperm_status lp_model_prepare(lp_model *m, int max_batch)
         if (need > ws) ws = need;
     }
     m->ws_floats = ws;
-    m->ws = ws ? malloc(ws * sizeof(float)) : NULL;
-    m->scratch = malloc(maxact * sizeof(float));
+    m->ws = ws ? lp_buffer_alloc(ws * sizeof(float)) : NULL;
+    m->scratch = lp_buffer_alloc(maxact * sizeof(float));
     m->dlogits = malloc((size_t)max_batch * m->classes * sizeof(float));
     m->labels = malloc((size_t)max_batch * sizeof(int32_t));
     if ((ws && !m->ws) || !m->scratch || !m->dlogits || !m->labels)

@@ -2,7 +2,9 @@
  * order, and the vectorisation LaPerm uses. */
 #include "lp_test.h"
 #include "models/models.h"
+#include "runtime/memory.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static void check_count(const char *name, size_t want)
@@ -103,6 +105,42 @@ static void test_vectorisation(void)
     lp_model_free(m);
 }
 
+/* Every buffer the kernels stream through starts on a 64-byte line: with
+ * malloc's 16-byte alignment every zmm load of a weight or activation row
+ * split across two lines, and conv13's 4x4 and 2x2 layers ran 1.3-2.2x
+ * slower on a Xeon (bench/results/2026-11-27-device-intel-xeon-alignment.md). */
+static void test_buffers_aligned(void)
+{
+    const char *names[] = {"conv7", "conv13", "resnet50", "f2"};
+    for (size_t t = 0; t < sizeof names / sizeof names[0]; t++) {
+        lp_model *m = NULL;
+        CHECK(lp_model_build(names[t], &m) == LAPERM_OK);
+        if (!m) continue;
+        CHECK(lp_model_prepare(m, 3) == LAPERM_OK);
+        for (int i = 0; i < m->nvars; i++) {
+            CHECK_MSG(((uintptr_t)m->vars[i].w & 63) == 0, "%s: %s", names[t], m->vars[i].name);
+            CHECK_MSG(!m->vars[i].g || ((uintptr_t)m->vars[i].g & 63) == 0, "%s: %s gradient", names[t],
+                      m->vars[i].name);
+        }
+        for (int i = 0; i < m->nnodes; i++) {
+            const lp_node *n = &m->nodes[i];
+            if (n->aliased) continue;
+            CHECK_MSG(((uintptr_t)n->out & 63) == 0, "%s: node %d output", names[t], i);
+            CHECK_MSG(!n->dout || ((uintptr_t)n->dout & 63) == 0, "%s: node %d gradient", names[t], i);
+        }
+        CHECK(m->ws == NULL || ((uintptr_t)m->ws & 63) == 0);
+        CHECK(((uintptr_t)m->scratch & 63) == 0);
+        lp_model_free(m);
+    }
+    /* the helpers themselves: sizes that are no multiple of 64, zeroing, overflow */
+    float *p = lp_buffer_calloc(7, sizeof(float));
+    CHECK(p && ((uintptr_t)p & 63) == 0);
+    if (p) CHECK(p[0] == 0.0f && p[6] == 0.0f);
+    free(p);
+    CHECK(lp_buffer_calloc(SIZE_MAX / 2, 4) == NULL);
+    CHECK(lp_buffer_alloc(0) == NULL);
+}
+
 static void test_unknown_model(void)
 {
     lp_model *m = NULL;
@@ -135,6 +173,7 @@ int main(void)
     LP_RUN(test_conv7_shapes);
     LP_RUN(test_resnet_weight_order);
     LP_RUN(test_vectorisation);
+    LP_RUN(test_buffers_aligned);
     LP_RUN(test_unknown_model);
     LP_RUN(test_presets);
     return lp_test_done();
