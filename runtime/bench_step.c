@@ -5,6 +5,7 @@
 #include "runtime/error.h"
 #include "runtime/init.h"
 #include "runtime/laperm_opt.h"
+#include "runtime/memory.h"
 #include "runtime/pipeline.h"
 #include "runtime/rng.h"
 
@@ -104,8 +105,8 @@ laperm_status lp_bench_model(const lp_bench_opts *o, const lp_kernels *k, lp_ben
     if ((s = synthetic_data(&ds, m, 2 * (size_t)batch, o->seed))) goto out;
     if ((s = lp_pipeline_init(&pipe, p->preprocess, &ds))) goto out;
     size_t px = (size_t)m->in_h * m->in_w * m->in_c;
-    x = malloc((size_t)batch * px * sizeof(float));
-    tmp = malloc((size_t)batch * px * sizeof(float));
+    x = lp_buffer_alloc((size_t)batch * px * sizeof(float));
+    tmp = lp_buffer_alloc((size_t)batch * px * sizeof(float));
     labels = malloc((size_t)batch);
     sync_t = malloc((size_t)o->sync_reps * sizeof(double));
     if (!x || !tmp || !labels || !sync_t) {

@@ -2,6 +2,7 @@
 #include "runtime/train.h"
 #include "runtime/dispatch.h"
 #include "runtime/error.h"
+#include "runtime/memory.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,8 +73,8 @@ laperm_status lp_session_init(lp_session *s, const lp_train_config *cfg, lp_mode
     st = lp_opt_init(&s->opt, m, s->k, cfg->skip_bias, cfg->skip_bn);
     if (st) return st;
     size_t px = (size_t)m->in_h * m->in_w * m->in_c;
-    s->x = malloc((size_t)m->max_batch * px * sizeof(float));
-    s->aug_tmp = malloc((size_t)m->max_batch * px * sizeof(float));
+    s->x = lp_buffer_alloc((size_t)m->max_batch * px * sizeof(float));
+    s->aug_tmp = lp_buffer_alloc((size_t)m->max_batch * px * sizeof(float));
     s->labels = malloc((size_t)m->max_batch);
     s->perm = malloc(train->n * sizeof(uint32_t));
     size_t tsize = cfg->tsize > 0 ? (size_t)cfg->tsize : 0;
