@@ -28,6 +28,7 @@ extern "C" {
 #include "models/models.h"
 #include "runtime/dispatch.h"
 #include "runtime/init.h"
+#include "runtime/memory.h"
 #include "runtime/model.h"
 #include "runtime/rng.h"
 }
@@ -105,9 +106,11 @@ template <class T> class Buf {
     Buf() = default;
     explicit Buf(size_t n) : n_(n)
     {
+        // allocated as the library allocates the model's buffers (64-byte
+        // aligned, 2 MB pages from 2 MB on: runtime/memory.h)
         const size_t mis = buf_misalign();
         size_t bytes = n > 0 ? n * sizeof(T) : 1;
-        base_ = std::aligned_alloc(64, (bytes + mis + 63) / 64 * 64);
+        base_ = lp_buffer_alloc(bytes + mis);
         if (!base_) {
             std::fprintf(stderr, "bench: out of memory (%zu bytes)\n", bytes);
             std::exit(1);

@@ -66,7 +66,7 @@ laperm_status lp_opt_init(lp_optimizer *o, const lp_model *m, const lp_kernels *
         if (ws > o->sync_ws_bytes) o->sync_ws_bytes = ws;
     }
     free(idx);
-    o->sync_ws = o->sync_ws_bytes ? malloc(o->sync_ws_bytes) : NULL;
+    o->sync_ws = o->sync_ws_bytes ? lp_buffer_alloc(o->sync_ws_bytes) : NULL;
     if (o->sync_ws_bytes && !o->sync_ws) goto nomem;
     return LAPERM_OK;
 nomem:

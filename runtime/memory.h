@@ -2,9 +2,15 @@
  * vector load at a multiple of 16 floats never spans two cache lines.
  * malloc's blocks are only 16-byte aligned (large ones sit 16 bytes past a
  * page), and then every zmm load of a weight row or an activation row
- * splits: conv13's native forward convolutions ran 16% slower inside a
- * training step than in bench_conv (whose buffers are aligned), oneDNN's
- * (which reorders into its own buffers) did not. Free with free(). */
+ * splits: on an Intel Xeon conv13's 4x4 and 2x2 layers ran 1.3-2.2x slower
+ * (bench/results/2026-11-27-device-intel-xeon-alignment.md).
+ *
+ * Buffers of 2 MB or more also start on a 2 MB boundary and are advised
+ * for transparent huge pages (Linux; LAPERM_HUGEPAGES=0 turns that off): a
+ * training step walks every layer's activations, far more memory than
+ * 4 KB pages' TLB reach, where bench_conv repeats one layer (conv13 on
+ * Zen 4: 102.5 -> 110.5 img/s on 2 threads, 55.5 -> 57.8 on one).
+ * Free with free(). */
 #ifndef LAPERM_RUNTIME_MEMORY_H
 #define LAPERM_RUNTIME_MEMORY_H
 

@@ -139,6 +139,16 @@ static void test_buffers_aligned(void)
     free(p);
     CHECK(lp_buffer_calloc(SIZE_MAX / 2, 4) == NULL);
     CHECK(lp_buffer_alloc(0) == NULL);
+#if defined(__linux__)
+    /* 2 MB and more: on a 2 MB boundary, for transparent huge pages */
+    const char *hp = getenv("LAPERM_HUGEPAGES");
+    if (!(hp && strcmp(hp, "0") == 0)) {
+        char *big = lp_buffer_alloc((size_t)3 << 20);
+        CHECK(big && ((uintptr_t)big & (((size_t)2 << 20) - 1)) == 0);
+        if (big) big[((size_t)3 << 20) - 1] = 1; /* the whole size is usable */
+        free(big);
+    }
+#endif
 }
 
 static void test_unknown_model(void)
