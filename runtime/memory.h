@@ -9,7 +9,7 @@
  * for transparent huge pages (Linux; LAPERM_HUGEPAGES=0 turns that off): a
  * training step walks every layer's activations, far more memory than
  * 4 KB pages' TLB reach, where bench_conv repeats one layer (conv13 on
- * Zen 4: 102.5 -> 110.5 img/s on 2 threads, 55.5 -> 57.8 on one).
+ * Zen 4: 112.4 -> 115.6 img/s on 2 threads, 57.5 -> 59.3 on one).
  * Free with free(). */
 #ifndef LAPERM_RUNTIME_MEMORY_H
 #define LAPERM_RUNTIME_MEMORY_H
