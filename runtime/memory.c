@@ -34,8 +34,11 @@ void *lp_buffer_alloc(size_t n)
          * one huge page (the tail stays on 4 KB pages: no memory is added).
          * The advice only matters where THP is in 'madvise' mode (Debian's
          * default); a failure leaves 4 KB pages, which is no error. */
-        void *p = aligned_alloc(HUGE_PAGE, rounded);
-        if (p) (void)madvise(p, (n + SMALL_PAGE - 1) & ~(SMALL_PAGE - 1), MADV_HUGEPAGE);
+        void *p = NULL;
+        /* posix_memalign: aligned_alloc wants the size a multiple of the
+         * alignment (ASan enforces it), and rounding to 2 MB is not needed */
+        if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
+        (void)madvise(p, (n + SMALL_PAGE - 1) & ~(SMALL_PAGE - 1), MADV_HUGEPAGE);
         return p;
     }
 #endif
