@@ -541,13 +541,25 @@ static void test_bias_vs_scalar(void)
 
 static void test_bn_vs_scalar(void)
 {
-    static const int shapes[][2] = {{1, 1}, {5, 3}, {300, 8}, {300, 16}, {77, 17}, {2000, 64}, {50, 33}, {4, 200}, {100, 600}, {3, 4100}};
+    /* rows below and above the 16 row groups; channels in 1-4 vectors (the
+     * register sweeps), with tails, up to the vector kernels' 512 and past
+     * it (the scalar fallback) */
+    static const int shapes[][2] = {{1, 1},     {5, 3},     {300, 8},   {300, 16},  {77, 17},
+                                    {2000, 64}, {50, 33},   {4, 200},   {100, 600}, {3, 4100},
+                                    {1200, 16}, {3000, 48}, {5000, 8},  {700, 100}, {90, 509},
+                                    {20, 512},  {40, 24},   {9, 32}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];
         const char *nm = lp_isa_name((lp_isa)i);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-            for (int relu = 0; relu < 2; relu++) {
+            for (int mode = 0; mode < 3; mode++) {
+                /* mode 2: every fifth channel +1e17 in row 0 and -1e17 in
+                 * row rows/16 (the first of row group 1) among values of
+                 * 1-5.4, which a double sum beside 1e17 rounds to multiples
+                 * of 16: row order, the grouping and the order the groups
+                 * are added in each give another mean */
+                const int relu = mode == 1, spread = mode == 2;
                 size_t rows = (size_t)shapes[s][0];
                 int c = shapes[s][1];
                 size_t n = rows * (size_t)c, cs = (size_t)c;
@@ -559,6 +571,12 @@ static void test_bn_vs_scalar(void)
                 for (size_t q = 0; q < n; q++) {
                     x[q] = 2.0f * nrand() + 0.5f;
                     dy[q] = nrand();
+                    const size_t r = q / cs;
+                    if (spread && q % cs % 5 == 0) {
+                        const float big = r == 0 ? 1e17f : r == rows / 16 && rows >= 32 ? -1e17f : 0.0f;
+                        x[q] = big != 0.0f ? big : 1.0f + 0.37f * (float)(r % 13);
+                        dy[q] = big != 0.0f ? big : 1.0f + 0.29f * (float)(r % 11);
+                    }
                 }
                 for (size_t q = 0; q < cs; q++) {
                     gam[q] = 1.0f + 0.3f * nrand();
@@ -568,15 +586,15 @@ static void test_bn_vs_scalar(void)
                 t->bn_fwd_train(rows, c, x, gam, bet, 1e-3f, y1, mu1, va1, relu);
                 CHECK_MSG(same_bits(y0, y1, n * 4) && same_bits(mu0, mu1, cs * 4) &&
                               same_bits(va0, va1, cs * 4),
-                          "%s bn_fwd_train %zux%d relu=%d", nm, rows, c, relu);
+                          "%s bn_fwd_train %zux%d mode=%d", nm, rows, c, mode);
                 g_ref.bn_fwd_infer(rows, c, x, gam, bet, mu0, va0, 1e-3f, y0, relu);
                 t->bn_fwd_infer(rows, c, x, gam, bet, mu0, va0, 1e-3f, y1, relu);
-                CHECK_MSG(same_bits(y0, y1, n * 4), "%s bn_fwd_infer %zux%d relu=%d", nm, rows, c, relu);
+                CHECK_MSG(same_bits(y0, y1, n * 4), "%s bn_fwd_infer %zux%d mode=%d", nm, rows, c, mode);
                 g_ref.bn_bwd(rows, c, x, y0, dy, gam, mu0, va0, 1e-3f, dx0, dg0, db0, relu);
                 t->bn_bwd(rows, c, x, y0, dy, gam, mu0, va0, 1e-3f, dx1, dg1, db1, relu);
                 CHECK_MSG(same_bits(dx0, dx1, n * 4) && same_bits(dg0, dg1, cs * 4) &&
                               same_bits(db0, db1, cs * 4),
-                          "%s bn_bwd %zux%d relu=%d", nm, rows, c, relu);
+                          "%s bn_bwd %zux%d mode=%d", nm, rows, c, mode);
                 free(x); free(y0); free(y1); free(dy); free(dx0); free(dx1); free(gam); free(bet);
                 free(mu0); free(mu1); free(va0); free(va1); free(dg0); free(dg1); free(db0); free(db1);
             }

@@ -41,4 +41,14 @@ void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, c
 size_t lp_avx512_sync_workspace(size_t len, size_t nvec);
 long lp_avx512_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 
+void lp_avx512_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
+                            const float *beta, float eps, float *y, float *mean, float *var,
+                            int relu);
+void lp_avx512_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,
+                            const float *beta, const float *mean, const float *var, float eps,
+                            float *y, int relu);
+void lp_avx512_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy,
+                      const float *gamma, const float *mean, const float *var, float eps,
+                      float *dx, float *dgamma, float *dbeta, int relu);
+
 #endif

@@ -19,4 +19,14 @@ long lp_neon_sync(size_t len, size_t nvec, float *w, const float *sorted, void *
 size_t lp_neon_argsort_workspace(size_t n);
 int lp_neon_argsort(size_t n, const float *keys, uint32_t *idx, void *ws);
 
+void lp_neon_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
+                          const float *beta, float eps, float *y, float *mean, float *var,
+                          int relu);
+void lp_neon_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,
+                          const float *beta, const float *mean, const float *var, float eps,
+                          float *y, int relu);
+void lp_neon_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy,
+                    const float *gamma, const float *mean, const float *var, float eps,
+                    float *dx, float *dgamma, float *dbeta, int relu);
+
 #endif

@@ -8,6 +8,10 @@ void lp_kernels_init_neon(lp_kernels *k)
     k->conv_workspace = lp_neon_conv_workspace;
     k->conv_bwd_weights = lp_neon_conv_bwd_weights;
     k->impl[LP_KF_CONV] = "neon";
+    k->bn_fwd_train = lp_neon_bn_fwd_train;
+    k->bn_fwd_infer = lp_neon_bn_fwd_infer;
+    k->bn_bwd = lp_neon_bn_bwd;
+    k->impl[LP_KF_BN] = "neon";
     /* average pooling keeps the scalar code (resnet50's final 8x8 pool) */
     k->maxpool_fwd = lp_neon_maxpool_fwd;
     k->maxpool_bwd = lp_neon_maxpool_bwd;

@@ -1,19 +1,29 @@
 /* Batch normalisation over the last axis of x[rows, c].
  *
- * Statistics are accumulated in double, per channel, in row order; the
- * parallel loop runs over blocks of BN_CB channels (one cache line of
- * floats), so every sum is independent of the thread count. The variance is
- * the biased one, from a second pass over (x - mean). The affine output is
+ * Statistics are accumulated in double, per channel: over LP_BN_GROUPS
+ * fixed groups of rows, each group in row order from 0.0, then the groups'
+ * sums in group order (scalar.h). The parallel loop runs over blocks of
+ * BN_CB channels (one cache line of floats), so every sum is independent
+ * of the thread count; the ISA kernels split the groups over their threads
+ * instead and reproduce the same sums. The variance is the biased one, from
+ * a second pass over (x - mean). The affine output is
  *     y = (x - mean) * (gamma / sqrt(var + eps)) + beta
  * computed from the float mean/var by one helper for training and inference,
  * so inference with the batch statistics reproduces training bit for bit.
- * relu fuses max(0, .) after the affine; its backward masks dy by y > 0. */
+ * relu fuses max(0, .) after the affine; its backward masks dy by y > 0.
+ * Compiled with -ffp-contract=off, as the ISA versions are. */
 #include "kernels/scalar/scalar.h"
 
 #include <math.h>
 
 #define BN_CB 16   /* channels per block */
 #define BN_RB 64   /* rows per block of inference */
+
+/* The first row of group g (g = LP_BN_GROUPS: rows). */
+static inline size_t bn_group_begin(size_t rows, int g)
+{
+    return rows * (size_t)g / LP_BN_GROUPS;
+}
 
 static inline float bn_scale(float gamma, float var, float eps)
 {
@@ -53,22 +63,30 @@ void lp_scalar_bn_fwd_train(size_t rows, int c, const float *x, const float *gam
 #pragma omp parallel for schedule(static) if (nb > 1 && rows * (size_t)c > 32768)
     for (int bi = 0; bi < nb; bi++) {
         int j0 = bi * BN_CB, cb = c - j0 < BN_CB ? c - j0 : BN_CB;
-        double acc[BN_CB], mu[BN_CB];
+        double acc[BN_CB], grp[BN_CB], mu[BN_CB];
         for (int j = 0; j < cb; j++) acc[j] = 0.0;
-        for (size_t r = 0; r < rows; r++) {
-            const float *restrict xr = x + r * (size_t)c + j0;
-            for (int j = 0; j < cb; j++) acc[j] += xr[j];
+        for (int g = 0; g < LP_BN_GROUPS; g++) {
+            for (int j = 0; j < cb; j++) grp[j] = 0.0;
+            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+                const float *restrict xr = x + r * (size_t)c + j0;
+                for (int j = 0; j < cb; j++) grp[j] += xr[j];
+            }
+            for (int j = 0; j < cb; j++) acc[j] += grp[j];
         }
         for (int j = 0; j < cb; j++) {
             mu[j] = rows ? acc[j] / (double)rows : 0.0;
             acc[j] = 0.0;
         }
-        for (size_t r = 0; r < rows; r++) {
-            const float *restrict xr = x + r * (size_t)c + j0;
-            for (int j = 0; j < cb; j++) {
-                double d = (double)xr[j] - mu[j];
-                acc[j] += d * d;
+        for (int g = 0; g < LP_BN_GROUPS; g++) {
+            for (int j = 0; j < cb; j++) grp[j] = 0.0;
+            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+                const float *restrict xr = x + r * (size_t)c + j0;
+                for (int j = 0; j < cb; j++) {
+                    double d = (double)xr[j] - mu[j];
+                    grp[j] += d * d;
+                }
             }
+            for (int j = 0; j < cb; j++) acc[j] += grp[j];
         }
         for (int j = 0; j < cb; j++) {
             mean[j0 + j] = (float)mu[j];
@@ -109,13 +127,21 @@ void lp_scalar_bn_bwd(size_t rows, int c, const float *x, const float *y, const 
             sg[j] = 0.0;
             sgx[j] = 0.0;
         }
-        for (size_t r = 0; r < rows; r++) {
-            size_t o = r * (size_t)c + j0;
+        for (int g = 0; g < LP_BN_GROUPS; g++) {
+            double gg[BN_CB], ggx[BN_CB];
+            for (int j = 0; j < cb; j++) gg[j] = ggx[j] = 0.0;
+            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+                size_t o = r * (size_t)c + j0;
+                for (int j = 0; j < cb; j++) {
+                    float gr = (!relu || y[o + j] > 0.0f) ? dy[o + j] : 0.0f;
+                    float xh = (x[o + j] - mu[j]) * inv[j];
+                    gg[j] += gr;
+                    ggx[j] += (double)gr * xh;
+                }
+            }
             for (int j = 0; j < cb; j++) {
-                float gr = (!relu || y[o + j] > 0.0f) ? dy[o + j] : 0.0f;
-                float xh = (x[o + j] - mu[j]) * inv[j];
-                sg[j] += gr;
-                sgx[j] += (double)gr * xh;
+                sg[j] += gg[j];
+                sgx[j] += ggx[j];
             }
         }
         float k[BN_CB], mg[BN_CB], mgx[BN_CB];

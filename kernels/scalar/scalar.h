@@ -32,6 +32,11 @@ void lp_scalar_maxpool_bwd(const lp_conv_geom *g, const float *x, const float *y
                            const float *dy, float *dx);
 void lp_scalar_avgpool_fwd(const lp_conv_geom *g, const float *x, float *y);
 void lp_scalar_avgpool_bwd(const lp_conv_geom *g, const float *dy, float *dx);
+/* Batch norm's sums run over LP_BN_GROUPS fixed groups of rows (group g:
+ * rows [rows*g/G, rows*(g+1)/G)), each in row order from 0.0, and add the
+ * groups' sums in group order: the ISA kernels split the groups over their
+ * threads and get the same bits. */
+#define LP_BN_GROUPS 16
 void lp_scalar_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
                             const float *beta, float eps, float *y, float *mean, float *var,
                             int relu);
