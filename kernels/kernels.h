@@ -129,9 +129,13 @@ struct lp_kernels {
                            const int32_t *labels, float grad_scale,
                            float *dlogits, float *probs, size_t *correct);
 
-    /* sum of x^2 (double accumulation); y += a * x. */
+    /* sum of x^2 (double accumulation); y += a * x; y = a + b (y may be a
+     * or b: a residual connection's forward); y = x (threads share the
+     * copy: a residual connection's gradient to its first input). */
     double (*sumsq)(size_t n, const float *x);
     void (*axpy)(size_t n, float a, const float *x, float *y);
+    void (*add)(size_t n, const float *a, const float *b, float *y);
+    void (*copy)(size_t n, const float *x, float *y);
 
     /* Adam (TF2 Keras): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
      * w -= lr_t * m / (sqrt(v) + eps), lr_t precomputed by the caller. */

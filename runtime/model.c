@@ -423,7 +423,7 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
                               int training, uint64_t seed, uint64_t step)
 {
     double *prof = m->profile, t = 0;
-    memcpy(m->nodes[0].out, x, (size_t)nb * node_size(&m->nodes[0]) * sizeof(float));
+    k->copy((size_t)nb * node_size(&m->nodes[0]), x, m->nodes[0].out);
     for (int i = 1; i < m->nnodes; i++) {
         lp_node *n = &m->nodes[i];
         if (n->aliased) continue;
@@ -505,13 +505,12 @@ const float *lp_model_forward(lp_model *m, const lp_kernels *k, const float *x, 
                 dropout_mask(n, i, count, seed, step);
                 k->dropout_apply(count, s->out, n->mask, 1.0f / (1.0f - n->rate), n->out);
             } else {
-                memcpy(n->out, s->out, count * sizeof(float));
+                k->copy(count, s->out, n->out);
             }
             lap(prof, LP_PROF_DROPOUT, &t);
             break;
-        case LP_ADD:
-            memcpy(n->out, s->out, count * sizeof(float));
-            k->axpy(count, 1.0f, m->nodes[n->in[1]].out, n->out);
+        case LP_ADD: /* the bits of copy-then-axpy(1.0): a + 1 * b == a + b */
+            k->add(count, s->out, m->nodes[n->in[1]].out, n->out);
             lap(prof, LP_PROF_ADD, &t);
             break;
         default: break;
@@ -685,7 +684,7 @@ double lp_model_loss_backward(lp_model *m, const lp_kernels *k, const uint8_t *l
                     k->axpy(count, 1.0f, dy, m->nodes[owner(m, src)].dout);
                     c.written[owner(m, src)] = 1;
                 } else {
-                    memcpy(dx, dy, count * sizeof(float));
+                    k->copy(count, dy, dx);
                     grad_done(&c, src, dx);
                 }
             }

@@ -437,6 +437,20 @@ static void test_eltwise_vs_scalar(void)
             g_ref.axpy(n, -0.37f, x, y0);
             t->axpy(n, -0.37f, x, y1);
             CHECK_MSG(same_bits(y0, y1, n * 4), "%s axpy n=%zu", nm, n);
+            /* add: the bits of copy + axpy(1.0) (the residual add's old
+             * form), in place on either operand too; no NaNs (which NaN
+             * an addition of two returns is not fixed) */
+            fill_special(d, n, 0);
+            memcpy(y1, d, n * 4);
+            g_ref.axpy(n, 1.0f, x, y1);
+            t->add(n, d, x, y0);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s add n=%zu", nm, n);
+            memcpy(y0, x, n * 4);
+            t->add(n, d, y0, y0);
+            CHECK_MSG(same_bits(y0, y1, n * 4), "%s add in place n=%zu", nm, n);
+            memset(y0, 0, n * 4);
+            t->copy(n, x, y0);
+            CHECK_MSG(same_bits(y0, x, n * 4), "%s copy n=%zu", nm, n);
             double s0 = g_ref.sumsq(n, x), s1 = t->sumsq(n, x);
             CHECK_MSG(same_bits(&s0, &s1, sizeof s0), "%s sumsq n=%zu: %.17g vs %.17g", nm, n, s1, s0);
             for (size_t q = 0; q < n; q++) {

@@ -434,6 +434,17 @@ static void test_eltwise(void)
     ok = 1;
     for (size_t i = 0; i < n; i++) ok &= y[i] == dy[i] + -0.25f * x[i];
     CHECK(ok);
+    /* add and copy, over the parallel threshold (65536) */
+    float *v2 = sr_rand_vec(&r, big, -2, 2), *sum = malloc(sizeof(float) * big);
+    K.add(big, v, v2, sum);
+    ok = 1;
+    for (size_t i = 0; i < big; i++) ok &= sum[i] == v[i] + v2[i];
+    CHECK(ok);
+    K.copy(big, v2, sum);
+    CHECK(memcmp(sum, v2, sizeof(float) * big) == 0);
+    K.copy(5, v, sum);
+    CHECK(memcmp(sum, v, sizeof(float) * 5) == 0 && sum[5] == v2[5]);
+    free(v2); free(sum);
     free(x); free(y); free(dy); free(dx); free(mask); free(b); free(db); free(v);
 }
 

@@ -46,6 +46,7 @@ void lp_avx2_relu_fwd(size_t n, const float *x, float *y);
 void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
 void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y);
 void lp_avx2_axpy(size_t n, float a, const float *x, float *y);
+void lp_avx2_add(size_t n, const float *a, const float *b, float *y);
 double lp_avx2_sumsq(size_t n, const float *x);
 void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
                          float b1, float b2, float eps);

@@ -1,5 +1,5 @@
-/* AVX2 element-wise kernels: ReLU, dropout, bias add/grad, axpy, sumsq,
- * Adam. Each performs exactly the scalar kernel's IEEE operations in the
+/* AVX2 element-wise kernels: ReLU, dropout, bias add/grad, axpy, add,
+ * sumsq, Adam. Each performs exactly the scalar kernel's IEEE operations in the
  * same order (no fused multiply-adds where the scalar code rounds twice,
  * double accumulators where it uses double, the same fixed partitions of
  * the reductions), so the results are bit-identical to kernels/scalar and
@@ -100,6 +100,22 @@ void lp_avx2_axpy(size_t n, float a, const float *x, float *y)
     for (size_t c = 0; c < NCHUNKS(n); c++) {
         CHUNK_RANGE(c, n, i0, i1);
         axpy_range(i0, i1, a, x, y);
+    }
+}
+
+static void add_range(size_t i, size_t i1, const float *a, const float *b, float *y)
+{
+    for (; i + 8 <= i1; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < i1; i++) y[i] = a[i] + b[i];
+}
+
+void lp_avx2_add(size_t n, const float *a, const float *b, float *y)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < NCHUNKS(n); c++) {
+        CHUNK_RANGE(c, n, i0, i1);
+        add_range(i0, i1, a, b, y);
     }
 }
 

@@ -32,6 +32,7 @@ void lp_kernels_init_avx2(lp_kernels *k)
     k->bias_grad = lp_avx2_bias_grad;
     k->relu_bias_grad = lp_avx2_relu_bias_grad;
     k->axpy = lp_avx2_axpy;
+    k->add = lp_avx2_add;
     k->sumsq = lp_avx2_sumsq;
     k->impl[LP_KF_ELTWISE] = "avx2";
 

@@ -53,6 +53,8 @@ double lp_scalar_softmax_xent(size_t rows, int classes, const float *logits,
                               float *probs, size_t *correct);
 double lp_scalar_sumsq(size_t n, const float *x);
 void lp_scalar_axpy(size_t n, float a, const float *x, float *y);
+void lp_scalar_add(size_t n, const float *a, const float *b, float *y);
+void lp_scalar_copy(size_t n, const float *x, float *y);
 void lp_scalar_adam_update(size_t n, float *w, const float *g, float *m, float *v,
                            float lr_t, float b1, float b2, float eps);
 size_t lp_scalar_argsort_workspace(size_t n);

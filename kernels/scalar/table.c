@@ -27,6 +27,8 @@ void lp_kernels_init_scalar(lp_kernels *k)
     k->softmax_xent = lp_scalar_softmax_xent;
     k->sumsq = lp_scalar_sumsq;
     k->axpy = lp_scalar_axpy;
+    k->add = lp_scalar_add;
+    k->copy = lp_scalar_copy;
     k->adam_update = lp_scalar_adam_update;
     k->argsort_workspace = lp_scalar_argsort_workspace;
     k->argsort = lp_scalar_argsort;
