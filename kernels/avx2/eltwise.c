@@ -1,28 +1,16 @@
 /* AVX2 element-wise kernels: ReLU, dropout, bias add/grad, axpy, add,
- * sumsq, Adam. Each performs exactly the scalar kernel's IEEE operations in the
- * same order (no fused multiply-adds where the scalar code rounds twice,
- * double accumulators where it uses double, the same fixed partitions of
- * the reductions), so the results are bit-identical to kernels/scalar and
+ * sumsq, Adam, 8 floats per vector (the AVX-512 table keeps them): the
+ * drivers of kernels/common/eltwise.h, bit-identical to kernels/scalar and
  * independent of the thread count. */
 #include "kernels/avx2/avx2.h"
+#include "kernels/common/eltwise.h"
 
 #include <immintrin.h>
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
-#define PAR_MIN 65536 /* element count below which loops stay on one thread */
-#define CHUNK 16384   /* floats per parallel chunk of the streaming kernels */
-
-/* The streaming kernels run over [0, n) in CHUNK pieces spread statically
- * over the threads (each element is computed alone: any split gives the
- * same bits). */
-#define NCHUNKS(n) (((n) + CHUNK - 1) / CHUNK)
-#define CHUNK_RANGE(c, n, i0, i1)                                     \
-    size_t i0 = (c) * (size_t)CHUNK, i1 = i0 + CHUNK < (n) ? i0 + CHUNK : (n)
-
-static void relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
+static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
 {
     const __m256 z = _mm256_setzero_ps();
     for (; i + 8 <= i1; i += 8) {
@@ -33,16 +21,8 @@ static void relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
     for (; i < i1; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
-void lp_avx2_relu_fwd(size_t n, const float *x, float *y)
-{
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        relu_fwd_range(i0, i1, x, y);
-    }
-}
 
-static void relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx)
+static void lpe_relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx)
 {
     const __m256 z = _mm256_setzero_ps();
     for (; i + 8 <= i1; i += 8) {
@@ -52,16 +32,8 @@ static void relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy,
     for (; i < i1; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
-{
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        relu_bwd_range(i0, i1, y, dy, dx);
-    }
-}
 
-static void dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask, float scale,
+static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask, float scale,
                           float *y)
 {
     const __m256 vs = _mm256_set1_ps(scale);
@@ -76,16 +48,8 @@ static void dropout_range(size_t i, size_t i1, const float *x, const uint8_t *ma
     for (; i < i1; i++) y[i] = mask[i] ? x[i] * scale : 0.0f;
 }
 
-void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
-{
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        dropout_range(i0, i1, x, mask, scale, y);
-    }
-}
 
-static void axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
+static void lpe_axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
 {
     const __m256 va = _mm256_set1_ps(a);
     for (; i + 8 <= i1; i += 8)
@@ -94,32 +58,16 @@ static void axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
     for (; i < i1; i++) y[i] += a * x[i];
 }
 
-void lp_avx2_axpy(size_t n, float a, const float *x, float *y)
-{
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        axpy_range(i0, i1, a, x, y);
-    }
-}
 
-static void add_range(size_t i, size_t i1, const float *a, const float *b, float *y)
+static void lpe_add_range(size_t i, size_t i1, const float *a, const float *b, float *y)
 {
     for (; i + 8 <= i1; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
     for (; i < i1; i++) y[i] = a[i] + b[i];
 }
 
-void lp_avx2_add(size_t n, const float *a, const float *b, float *y)
-{
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        add_range(i0, i1, a, b, y);
-    }
-}
 
-static void adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
+static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
                        float lr_t, float b1, float b2, float eps)
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
@@ -147,90 +95,44 @@ static void adam_range(size_t i, size_t i1, float *w, const float *g, float *m, 
     }
 }
 
-void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
-                         float b1, float b2, float eps)
+
+
+static void lpe_bias_add_row(float *yr, const float *b, int cols)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t c = 0; c < NCHUNKS(n); c++) {
-        CHUNK_RANGE(c, n, i0, i1);
-        adam_range(i0, i1, w, g, m, v, lr_t, b1, b2, eps);
-    }
+    int j = 0;
+    for (; j + 8 <= cols; j += 8)
+        _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_loadu_ps(yr + j), _mm256_loadu_ps(b + j)));
+    for (; j < cols; j++) yr[j] += b[j];
 }
 
-void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y)
+static void lpe_colsums(size_t r0, size_t r1, int cols, int j0, int cb, const float *y, float *dy,
+                        double *sum)
 {
-#pragma omp parallel for schedule(static) if (rows * (size_t)cols > PAR_MIN)
-    for (size_t r = 0; r < rows; r++) {
-        float *restrict yr = y + r * (size_t)cols;
-        int j = 0;
-        for (; j + 8 <= cols; j += 8)
-            _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_loadu_ps(yr + j), _mm256_loadu_ps(b + j)));
-        for (; j < cols; j++) yr[j] += b[j];
-    }
-}
-
-/* Column sums in double in the scalar kernel's partition (row chunks of
- * lp_bias_grad_chunk, chunk sums in order; blocks of BG_CB columns). With y,
- * dy is first masked in place by y > 0 (relu_bwd), in the same pass. */
-#define BG_CB 32
-static void bias_grad_masked(size_t rows, int cols, const float *y, float *dy, float *db)
-{
-    const size_t chunk = lp_bias_grad_chunk(rows);
-    const int nch = rows ? (int)((rows + chunk - 1) / chunk) : 1;
+    const int cv = cb & ~3;
     const __m256 z = _mm256_setzero_ps();
-    for (int j0 = 0; j0 < cols; j0 += BG_CB) {
-        const int cb = cols - j0 < BG_CB ? cols - j0 : BG_CB, cv = cb & ~3;
-        double part[LP_BG_MAXCH][BG_CB];
-#pragma omp parallel for schedule(static) if (nch > 1 && rows * (size_t)cols > PAR_MIN)
-        for (int q = 0; q < nch; q++) {
-            const size_t r0 = (size_t)q * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
-            __m256d acc[BG_CB / 4];
-            double tail[4] = {0, 0, 0, 0};
-            for (int k = 0; k < BG_CB / 4; k++) acc[k] = _mm256_setzero_pd();
-            for (size_t r = r0; r < r1; r++) {
-                float *d = dy + r * (size_t)cols + j0;
-                if (y) {
-                    const float *yr = y + r * (size_t)cols + j0;
-                    int j = 0;
-                    for (; j + 8 <= cb; j += 8) {
-                        __m256 m = _mm256_cmp_ps(_mm256_loadu_ps(yr + j), z, _CMP_GT_OQ);
-                        _mm256_storeu_ps(d + j, _mm256_and_ps(m, _mm256_loadu_ps(d + j)));
-                    }
-                    for (; j < cb; j++) d[j] = yr[j] > 0.0f ? d[j] : 0.0f;
-                }
-                for (int k = 0; k * 4 < cv; k++)
-                    acc[k] = _mm256_add_pd(acc[k], _mm256_cvtps_pd(_mm_loadu_ps(d + 4 * k)));
-                for (int j = cv; j < cb; j++) tail[j - cv] += d[j];
+    __m256d acc[LPE_BG_CB / 4];
+    double tail[4] = {0, 0, 0, 0};
+    for (int k = 0; k < LPE_BG_CB / 4; k++) acc[k] = _mm256_setzero_pd();
+    for (size_t r = r0; r < r1; r++) {
+        float *d = dy + r * (size_t)cols + j0;
+        if (y) {
+            const float *yr = y + r * (size_t)cols + j0;
+            int j = 0;
+            for (; j + 8 <= cb; j += 8) {
+                __m256 m = _mm256_cmp_ps(_mm256_loadu_ps(yr + j), z, _CMP_GT_OQ);
+                _mm256_storeu_ps(d + j, _mm256_and_ps(m, _mm256_loadu_ps(d + j)));
             }
-            for (int k = 0; k * 4 < cv; k++) _mm256_storeu_pd(part[q] + 4 * k, acc[k]);
-            for (int j = cv; j < cb; j++) part[q][j] = tail[j - cv];
+            for (; j < cb; j++) d[j] = yr[j] > 0.0f ? d[j] : 0.0f;
         }
-        for (int j = 0; j < cb; j++) {
-            double t = part[0][j];
-            for (int q = 1; q < nch; q++) t += part[q][j];
-            db[j0 + j] = (float)t;
-        }
+        for (int k = 0; k * 4 < cv; k++)
+            acc[k] = _mm256_add_pd(acc[k], _mm256_cvtps_pd(_mm_loadu_ps(d + 4 * k)));
+        for (int j = cv; j < cb; j++) tail[j - cv] += d[j];
     }
+    for (int k = 0; k * 4 < cv; k++) _mm256_storeu_pd(sum + 4 * k, acc[k]);
+    for (int j = cv; j < cb; j++) sum[j] = tail[j - cv];
 }
 
-void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db)
-{
-    /* dy is only read when y is NULL */
-    bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);
-}
-
-void lp_avx2_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db)
-{
-    bias_grad_masked(rows, cols, y, dy, db);
-}
-
-/* sum of x^2 in double: the scalar kernel's partition (chunks of SS_CHUNK,
- * 8 interleaved lanes per chunk, lanes then chunks summed in order). The
- * product of two floats is exact in double, so the vector lanes reproduce
- * the scalar lanes bit for bit. */
-#define SS_CHUNK 8192
-#define SS_SUPER 256
-static double sumsq_chunk(size_t n, const float *x)
+static double lpe_sumsq_chunk(size_t n, const float *x)
 {
     __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
     size_t i = 0;
@@ -250,20 +152,33 @@ static double sumsq_chunk(size_t n, const float *x)
     return s;
 }
 
-double lp_avx2_sumsq(size_t n, const float *x)
+void lp_avx2_relu_fwd(size_t n, const float *x, float *y) { lpe_relu_fwd(n, x, y); }
+void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
 {
-    double total = 0.0;
-    size_t nchunks = (n + SS_CHUNK - 1) / SS_CHUNK;
-    for (size_t c0 = 0; c0 < nchunks; c0 += SS_SUPER) {
-        int nc = nchunks - c0 < SS_SUPER ? (int)(nchunks - c0) : SS_SUPER;
-        double part[SS_SUPER];
-#pragma omp parallel for schedule(static) if (nc > 4)
-        for (int ci = 0; ci < nc; ci++) {
-            size_t i0 = (c0 + (size_t)ci) * SS_CHUNK;
-            size_t len = n - i0 < SS_CHUNK ? n - i0 : SS_CHUNK;
-            part[ci] = sumsq_chunk(len, x + i0);
-        }
-        for (int ci = 0; ci < nc; ci++) total += part[ci];
-    }
-    return total;
+    lpe_relu_bwd(n, y, dy, dx);
 }
+void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
+{
+    lpe_dropout_apply(n, x, mask, scale, y);
+}
+void lp_avx2_axpy(size_t n, float a, const float *x, float *y) { lpe_axpy(n, a, x, y); }
+void lp_avx2_add(size_t n, const float *a, const float *b, float *y) { lpe_add(n, a, b, y); }
+void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
+                         float b1, float b2, float eps)
+{
+    lpe_adam_update(n, w, g, m, v, lr_t, b1, b2, eps);
+}
+void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y)
+{
+    lpe_bias_add(rows, cols, b, y);
+}
+void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db)
+{
+    /* dy is only read when y is NULL */
+    lpe_bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);
+}
+void lp_avx2_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db)
+{
+    lpe_bias_grad_masked(rows, cols, y, dy, db);
+}
+double lp_avx2_sumsq(size_t n, const float *x) { return lpe_sumsq(n, x); }

@@ -1,9 +1,8 @@
 /* NEON batch normalisation: the drivers of kernels/common/batchnorm.h with
  * 4 channels per vector, bit-identical to kernels/scalar/batchnorm.c (the
  * statistics in double, no fused multiply-adds: this file and the scalar
- * one are compiled with -ffp-contract=off, which aarch64 would otherwise
- * apply to both, not necessarily alike). Four vectors of sums stay in
- * registers: 16 of the 32. */
+ * one are compiled with -ffp-contract=off, see CMakeLists.txt). Four
+ * vectors of sums stay in registers: 16 of the 32. */
 #include "kernels/neon/neon.h"
 
 #include <arm_neon.h>
