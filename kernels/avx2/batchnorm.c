@@ -36,23 +36,4 @@ static inline lpb_vd lpb_muld(lpb_vd a, lpb_vd b) { return _mm256_mul_pd(a, b); 
 
 #include "kernels/common/batchnorm.h"
 
-void lp_avx2_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
-                          const float *beta, float eps, float *y, float *mean, float *var,
-                          int relu)
-{
-    lpb_bn_fwd_train(rows, c, x, gamma, beta, eps, y, mean, var, relu);
-}
-
-void lp_avx2_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,
-                          const float *beta, const float *mean, const float *var, float eps,
-                          float *y, int relu)
-{
-    lpb_bn_fwd_infer(rows, c, x, gamma, beta, mean, var, eps, y, relu);
-}
-
-void lp_avx2_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy,
-                    const float *gamma, const float *mean, const float *var, float eps,
-                    float *dx, float *dgamma, float *dbeta, int relu)
-{
-    lpb_bn_bwd(rows, c, x, y, dy, gamma, mean, var, eps, dx, dgamma, dbeta, relu);
-}
+LPB_DEFINE_ENTRIES(avx2)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
+static size_t lpe_relu_fwd_vec(size_t i, size_t i1, const float *x, float *y)
 {
     const __m256 z = _mm256_setzero_ps();
     for (; i + 8 <= i1; i += 8) {
@@ -18,23 +18,21 @@ static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
         /* x < 0 ? 0 : x (NaN and -0.0 pass through) */
         _mm256_storeu_ps(y + i, _mm256_andnot_ps(_mm256_cmp_ps(v, z, _CMP_LT_OQ), v));
     }
-    for (; i < i1; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    return i;
 }
 
-
-static void lpe_relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx)
+static size_t lpe_relu_bwd_vec(size_t i, size_t i1, const float *y, const float *dy, float *dx)
 {
     const __m256 z = _mm256_setzero_ps();
     for (; i + 8 <= i1; i += 8) {
         __m256 m = _mm256_cmp_ps(_mm256_loadu_ps(y + i), z, _CMP_GT_OQ);
         _mm256_storeu_ps(dx + i, _mm256_and_ps(m, _mm256_loadu_ps(dy + i)));
     }
-    for (; i < i1; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    return i;
 }
 
-
-static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask, float scale,
-                          float *y)
+static size_t lpe_dropout_vec(size_t i, size_t i1, const float *x, const uint8_t *mask,
+                              float scale, float *y)
 {
     const __m256 vs = _mm256_set1_ps(scale);
     const __m256i z = _mm256_setzero_si256(), ones = _mm256_set1_epi32(-1);
@@ -45,30 +43,27 @@ static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t
         __m256 keep = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(m32, z), ones));
         _mm256_storeu_ps(y + i, _mm256_and_ps(keep, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs)));
     }
-    for (; i < i1; i++) y[i] = mask[i] ? x[i] * scale : 0.0f;
+    return i;
 }
 
-
-static void lpe_axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
+static size_t lpe_axpy_vec(size_t i, size_t i1, float a, const float *x, float *y)
 {
     const __m256 va = _mm256_set1_ps(a);
     for (; i + 8 <= i1; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i),
                                               _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
-    for (; i < i1; i++) y[i] += a * x[i];
+    return i;
 }
 
-
-static void lpe_add_range(size_t i, size_t i1, const float *a, const float *b, float *y)
+static size_t lpe_add_vec(size_t i, size_t i1, const float *a, const float *b, float *y)
 {
     for (; i + 8 <= i1; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
-    for (; i < i1; i++) y[i] = a[i] + b[i];
+    return i;
 }
 
-
-static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
-                       float lr_t, float b1, float b2, float eps)
+static size_t lpe_adam_vec(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
+                           float lr_t, float b1, float b2, float eps)
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
     const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
@@ -85,24 +80,15 @@ static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float 
             _mm256_div_ps(_mm256_mul_ps(vlr, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), veps));
         _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), step));
     }
-    for (; i < i1; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] -= lr_t * mi / (sqrtf(vi) + eps);
-    }
+    return i;
 }
 
-
-
-static void lpe_bias_add_row(float *yr, const float *b, int cols)
+static int lpe_bias_add_vec(float *yr, const float *b, int cols)
 {
     int j = 0;
     for (; j + 8 <= cols; j += 8)
         _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_loadu_ps(yr + j), _mm256_loadu_ps(b + j)));
-    for (; j < cols; j++) yr[j] += b[j];
+    return j;
 }
 
 static void lpe_colsums(size_t r0, size_t r1, int cols, int j0, int cb, const float *y, float *dy,
@@ -152,33 +138,4 @@ static double lpe_sumsq_chunk(size_t n, const float *x)
     return s;
 }
 
-void lp_avx2_relu_fwd(size_t n, const float *x, float *y) { lpe_relu_fwd(n, x, y); }
-void lp_avx2_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
-{
-    lpe_relu_bwd(n, y, dy, dx);
-}
-void lp_avx2_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
-{
-    lpe_dropout_apply(n, x, mask, scale, y);
-}
-void lp_avx2_axpy(size_t n, float a, const float *x, float *y) { lpe_axpy(n, a, x, y); }
-void lp_avx2_add(size_t n, const float *a, const float *b, float *y) { lpe_add(n, a, b, y); }
-void lp_avx2_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
-                         float b1, float b2, float eps)
-{
-    lpe_adam_update(n, w, g, m, v, lr_t, b1, b2, eps);
-}
-void lp_avx2_bias_add(size_t rows, int cols, const float *b, float *y)
-{
-    lpe_bias_add(rows, cols, b, y);
-}
-void lp_avx2_bias_grad(size_t rows, int cols, const float *dy, float *db)
-{
-    /* dy is only read when y is NULL */
-    lpe_bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);
-}
-void lp_avx2_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db)
-{
-    lpe_bias_grad_masked(rows, cols, y, dy, db);
-}
-double lp_avx2_sumsq(size_t n, const float *x) { return lpe_sumsq(n, x); }
+LPE_DEFINE_ENTRIES(avx2)

@@ -1,6 +1,7 @@
 /* Batch normalisation drivers shared by the ISA folders (kernels/avx2,
  * kernels/avx512, kernels/neon): included by one batchnorm.c per ISA after
- * it defines
+ * it defines the following, then LPB_DEFINE_ENTRIES(isa) for its table
+ * entries:
  *
  *   LPB_W                       floats per vector
  *   LPB_NVREG                   vectors of channels (at most 4) whose sums
@@ -259,6 +260,23 @@ static inline __attribute__((always_inline)) lpb_vf lpb_grad(const float *y, con
     return relu ? lpb_pos_mask(lpb_ldf(y), d) : d;
 }
 
+static inline __attribute__((always_inline)) lpb_vf lpb_xhat(const float *x, const float *mu,
+                                                             const float *inv)
+{
+    return lpb_mulf(lpb_subf(lpb_ldf(x), lpb_ldf(mu)), lpb_ldf(inv));
+}
+
+/* The same for one channel (the tails). */
+static inline float lpb_grad1(const float *y, const float *dy, int relu)
+{
+    return (!relu || *y > 0.0f) ? *dy : 0.0f;
+}
+
+static inline float lpb_xhat1(const float *x, const float *mu, const float *inv)
+{
+    return (*x - *mu) * *inv;
+}
+
 static inline __attribute__((always_inline)) void
 lpb_bwd_sums_reg(size_t r0, size_t r1, int c, const int nv, const float *x, const float *y,
                  const float *dy, int relu, const float *mu, const float *inv, double *sg,
@@ -270,8 +288,7 @@ lpb_bwd_sums_reg(size_t r0, size_t r1, int c, const int nv, const float *x, cons
         const size_t o = r * (size_t)c;
         for (int v = 0; v < nv; v++) {
             const lpb_vf gr = lpb_grad(y + o + v * LPB_W, dy + o + v * LPB_W, relu);
-            const lpb_vf xh = lpb_mulf(lpb_subf(lpb_ldf(x + o + v * LPB_W), lpb_ldf(mu + v * LPB_W)),
-                                       lpb_ldf(inv + v * LPB_W));
+            const lpb_vf xh = lpb_xhat(x + o + v * LPB_W, mu + v * LPB_W, inv + v * LPB_W);
             const lpb_vd g0 = lpb_lo(gr), g1 = lpb_hi(gr);
             ag[2 * v] = lpb_addd(ag[2 * v], g0);
             ag[2 * v + 1] = lpb_addd(ag[2 * v + 1], g1);
@@ -295,8 +312,7 @@ static void lpb_bwd_sums_mem(size_t r0, size_t r1, int c, const float *x, const 
         const size_t o = r * (size_t)c;
         for (int j = 0; j < nvec; j += LPB_W) {
             const lpb_vf gr = lpb_grad(y + o + j, dy + o + j, relu);
-            const lpb_vf xh =
-                lpb_mulf(lpb_subf(lpb_ldf(x + o + j), lpb_ldf(mu + j)), lpb_ldf(inv + j));
+            const lpb_vf xh = lpb_xhat(x + o + j, mu + j, inv + j);
             const lpb_vd g0 = lpb_lo(gr), g1 = lpb_hi(gr);
             double *s0 = sg + j, *s1 = sg + j + LPB_W / 2;
             double *t0 = sgx + j, *t1 = sgx + j + LPB_W / 2;
@@ -306,8 +322,8 @@ static void lpb_bwd_sums_mem(size_t r0, size_t r1, int c, const float *x, const 
             lpb_std(t1, lpb_addd(lpb_ldd(t1), lpb_muld(g1, lpb_hi(xh))));
         }
         for (int j = nvec; j < c; j++) {
-            const float gr = (!relu || y[o + j] > 0.0f) ? dy[o + j] : 0.0f;
-            const float xh = (x[o + j] - mu[j]) * inv[j];
+            const float gr = lpb_grad1(y + o + j, dy + o + j, relu);
+            const float xh = lpb_xhat1(x + o + j, mu + j, inv + j);
             sg[j] += gr;
             sgx[j] += (double)gr * xh;
         }
@@ -336,15 +352,14 @@ static void lpb_bwd_dx(size_t r0, size_t r1, int c, const float *x, const float 
         const size_t o = r * (size_t)c;
         for (int j = 0; j < nvec; j += LPB_W) {
             const lpb_vf gr = lpb_grad(y + o + j, dy + o + j, relu);
-            const lpb_vf xh =
-                lpb_mulf(lpb_subf(lpb_ldf(x + o + j), lpb_ldf(mu + j)), lpb_ldf(inv + j));
+            const lpb_vf xh = lpb_xhat(x + o + j, mu + j, inv + j);
             const lpb_vf t =
                 lpb_subf(lpb_subf(gr, lpb_ldf(mg + j)), lpb_mulf(xh, lpb_ldf(mgx + j)));
             lpb_stf(dx + o + j, lpb_mulf(lpb_ldf(k + j), t));
         }
         for (int j = nvec; j < c; j++) {
-            const float gr = (!relu || y[o + j] > 0.0f) ? dy[o + j] : 0.0f;
-            const float xh = (x[o + j] - mu[j]) * inv[j];
+            const float gr = lpb_grad1(y + o + j, dy + o + j, relu);
+            const float xh = lpb_xhat1(x + o + j, mu + j, inv + j);
             dx[o + j] = k[j] * (gr - mg[j] - xh * mgx[j]);
         }
     }
@@ -394,5 +409,27 @@ static void lpb_bn_bwd(size_t rows, int c, const float *x, const float *y, const
         lpb_bwd_dx(r0, r1, c, x, y, dy, relu, mu, inv, kk, mg, mgx, dx);
     }
 }
+
+/* The ISA's table entries lp_<isa>_bn_fwd_train, _bn_fwd_infer and _bn_bwd
+ * (declared in its header), on these drivers. */
+#define LPB_DEFINE_ENTRIES(isa)                                                                 \
+    void lp_##isa##_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,        \
+                                 const float *beta, float eps, float *y, float *mean, float *var, \
+                                 int relu)                                                      \
+    {                                                                                           \
+        lpb_bn_fwd_train(rows, c, x, gamma, beta, eps, y, mean, var, relu);                     \
+    }                                                                                           \
+    void lp_##isa##_bn_fwd_infer(size_t rows, int c, const float *x, const float *gamma,        \
+                                 const float *beta, const float *mean, const float *var,        \
+                                 float eps, float *y, int relu)                                 \
+    {                                                                                           \
+        lpb_bn_fwd_infer(rows, c, x, gamma, beta, mean, var, eps, y, relu);                     \
+    }                                                                                           \
+    void lp_##isa##_bn_bwd(size_t rows, int c, const float *x, const float *y, const float *dy, \
+                           const float *gamma, const float *mean, const float *var, float eps,  \
+                           float *dx, float *dgamma, float *dbeta, int relu)                    \
+    {                                                                                           \
+        lpb_bn_bwd(rows, c, x, y, dy, gamma, mean, var, eps, dx, dgamma, dbeta, relu);          \
+    }
 
 #endif

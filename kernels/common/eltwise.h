@@ -1,35 +1,33 @@
 /* Element-wise kernel drivers shared by the ISA folders (kernels/avx2,
  * kernels/neon): ReLU, dropout, axpy, add, Adam, bias add / gradient and
- * sumsq. Included by one eltwise.c per ISA, which then defines, for
- * [i, i1) or one row, with vectors and a scalar tail (declared here):
+ * sumsq. Included by one eltwise.c per ISA, which then defines (declared
+ * below):
  *
- *   static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y);
- *   static void lpe_relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx);
- *   static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask,
- *                                 float scale, float *y);
- *   static void lpe_axpy_range(size_t i, size_t i1, float a, const float *x, float *y);
- *   static void lpe_add_range(size_t i, size_t i1, const float *a, const float *b, float *y);
- *   static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
- *                              float lr_t, float b1, float b2, float eps);
- *   static void lpe_bias_add_row(float *yr, const float *b, int cols);
- *   static void lpe_colsums(size_t r0, size_t r1, int cols, int j0, int cb, const float *y,
- *                           float *dy, double *sum);
- *       sum[j] = column j0 + j of dy over rows [r0, r1) in row order in double,
- *       j < cb <= LPE_BG_CB; with y, dy first masked in place by y > 0
- *   static double lpe_sumsq_chunk(size_t n, const float *x);
+ *   lpe_<op>_vec(i, i1, ...)   the op on elements [i, k) with vectors, k the
+ *                              last multiple of the vector width from i
+ *                              that fits; returns k (the driver does the
+ *                              rest with the scalar expression)
+ *   lpe_bias_add_vec(yr, b, cols)   the same for the columns of one row
+ *   lpe_colsums(r0, r1, cols, j0, cb, y, dy, sum)
+ *       sum[j] = column j0 + j of dy over rows [r0, r1) in row order in
+ *       double, j < cb <= LPE_BG_CB; with y, dy first masked in place by
+ *       y > 0
+ *   lpe_sumsq_chunk(n, x)
  *       8 double lanes, lane l taking the elements i = l mod 8, then
  *       lane 0 + lane 1 + ... in order
  *
- * Each performs exactly the scalar kernel's IEEE operations in the same
- * order (no fused multiply-adds where the scalar code rounds twice, double
- * accumulators where it uses double) and the drivers keep the scalar
- * kernels' fixed partitions of the reductions, so the results are
- * bit-identical to kernels/scalar and independent of the thread count. */
+ * and then LPE_DEFINE_ENTRIES(isa) for its table entries. Each performs
+ * exactly the scalar kernel's IEEE operations in the same order (no fused
+ * multiply-adds where the scalar code rounds twice, double accumulators
+ * where it uses double) and the drivers keep the scalar kernels' fixed
+ * partitions of the reductions, so the results are bit-identical to
+ * kernels/scalar and independent of the thread count. */
 #ifndef LAPERM_KERNELS_COMMON_ELTWISE_H
 #define LAPERM_KERNELS_COMMON_ELTWISE_H
 
 #include "kernels/scalar/scalar.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,68 +35,86 @@
 #define LPE_CHUNK 16384   /* floats per parallel chunk of the streaming kernels */
 #define LPE_BG_CB 32      /* columns per block of the bias gradient */
 
-static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y);
-static void lpe_relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx);
-static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask,
+static size_t lpe_relu_fwd_vec(size_t i, size_t i1, const float *x, float *y);
+static size_t lpe_relu_bwd_vec(size_t i, size_t i1, const float *y, const float *dy, float *dx);
+static size_t lpe_dropout_vec(size_t i, size_t i1, const float *x, const uint8_t *mask,
                               float scale, float *y);
-static void lpe_axpy_range(size_t i, size_t i1, float a, const float *x, float *y);
-static void lpe_add_range(size_t i, size_t i1, const float *a, const float *b, float *y);
-static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
+static size_t lpe_axpy_vec(size_t i, size_t i1, float a, const float *x, float *y);
+static size_t lpe_add_vec(size_t i, size_t i1, const float *a, const float *b, float *y);
+static size_t lpe_adam_vec(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
                            float lr_t, float b1, float b2, float eps);
-static void lpe_bias_add_row(float *yr, const float *b, int cols);
+static int lpe_bias_add_vec(float *yr, const float *b, int cols);
 static void lpe_colsums(size_t r0, size_t r1, int cols, int j0, int cb, const float *y,
                         float *dy, double *sum);
 static double lpe_sumsq_chunk(size_t n, const float *x);
 
-/* The streaming kernels run over [0, n) in LPE_CHUNK pieces spread
- * statically over the threads (each element is computed alone: any split
- * gives the same bits). */
-#define LPE_STREAM(n, CALL)                                                    \
-    do {                                                                       \
+/* The streaming kernels run over [0, n) in LPE_CHUNK pieces [i0, i1)
+ * spread statically over the threads (each element is computed alone: any
+ * split gives the same bits). */
+#define LPE_STREAM(n, BODY)                                                      \
+    do {                                                                         \
         const size_t lpe_n = (n), lpe_nch = (lpe_n + LPE_CHUNK - 1) / LPE_CHUNK; \
-        _Pragma("omp parallel for schedule(static) if (lpe_n > LPE_PAR_MIN)")  \
-        for (size_t lpe_c = 0; lpe_c < lpe_nch; lpe_c++) {                     \
-            const size_t i0 = lpe_c * LPE_CHUNK;                               \
-            const size_t i1 = i0 + LPE_CHUNK < lpe_n ? i0 + LPE_CHUNK : lpe_n; \
-            CALL;                                                              \
-        }                                                                      \
+        _Pragma("omp parallel for schedule(static) if (lpe_n > LPE_PAR_MIN)")    \
+        for (size_t lpe_c = 0; lpe_c < lpe_nch; lpe_c++) {                       \
+            const size_t i0 = lpe_c * LPE_CHUNK;                                 \
+            const size_t i1 = i0 + LPE_CHUNK < lpe_n ? i0 + LPE_CHUNK : lpe_n;   \
+            BODY;                                                                \
+        }                                                                        \
     } while (0)
 
 static void lpe_relu_fwd(size_t n, const float *x, float *y)
 {
-    LPE_STREAM(n, lpe_relu_fwd_range(i0, i1, x, y));
+    LPE_STREAM(n, for (size_t i = lpe_relu_fwd_vec(i0, i1, x, y); i < i1; i++)
+                      y[i] = x[i] < 0.0f ? 0.0f : x[i]);
 }
 
 static void lpe_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
 {
-    LPE_STREAM(n, lpe_relu_bwd_range(i0, i1, y, dy, dx));
+    LPE_STREAM(n, for (size_t i = lpe_relu_bwd_vec(i0, i1, y, dy, dx); i < i1; i++)
+                      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f);
 }
 
 static void lpe_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
 {
-    LPE_STREAM(n, lpe_dropout_range(i0, i1, x, mask, scale, y));
+    LPE_STREAM(n, for (size_t i = lpe_dropout_vec(i0, i1, x, mask, scale, y); i < i1; i++)
+                      y[i] = mask[i] ? x[i] * scale : 0.0f);
 }
 
 static void lpe_axpy(size_t n, float a, const float *x, float *y)
 {
-    LPE_STREAM(n, lpe_axpy_range(i0, i1, a, x, y));
+    LPE_STREAM(n, for (size_t i = lpe_axpy_vec(i0, i1, a, x, y); i < i1; i++) y[i] += a * x[i]);
 }
 
 static void lpe_add(size_t n, const float *a, const float *b, float *y)
 {
-    LPE_STREAM(n, lpe_add_range(i0, i1, a, b, y));
+    LPE_STREAM(n, for (size_t i = lpe_add_vec(i0, i1, a, b, y); i < i1; i++) y[i] = a[i] + b[i]);
+}
+
+/* kernels/scalar/adam.c's rule, for the tails. */
+static inline void lpe_adam_one(size_t i, float *w, const float *g, float *m, float *v,
+                                float lr_t, float b1, float b2, float eps)
+{
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2, gi = g[i];
+    const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= lr_t * mi / (sqrtf(vi) + eps);
 }
 
 static void lpe_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
                             float b1, float b2, float eps)
 {
-    LPE_STREAM(n, lpe_adam_range(i0, i1, w, g, m, v, lr_t, b1, b2, eps));
+    LPE_STREAM(n, for (size_t i = lpe_adam_vec(i0, i1, w, g, m, v, lr_t, b1, b2, eps); i < i1; i++)
+                      lpe_adam_one(i, w, g, m, v, lr_t, b1, b2, eps));
 }
 
 static void lpe_bias_add(size_t rows, int cols, const float *b, float *y)
 {
 #pragma omp parallel for schedule(static) if (rows * (size_t)cols > LPE_PAR_MIN)
-    for (size_t r = 0; r < rows; r++) lpe_bias_add_row(y + r * (size_t)cols, b, cols);
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * (size_t)cols;
+        for (int j = lpe_bias_add_vec(yr, b, cols); j < cols; j++) yr[j] += b[j];
+    }
 }
 
 /* Column sums in double in the scalar kernel's partition (row chunks of
@@ -125,8 +141,8 @@ static void lpe_bias_grad_masked(size_t rows, int cols, const float *y, float *d
     }
 }
 
-/* sum of x^2 in double: the scalar kernel's partition (chunks of
- * LPE_SS_CHUNK, 8 interleaved lanes per chunk, lanes then chunks summed in
+/* sum of x^2 in double in the scalar kernel's partition (kernels/scalar/
+ * blas1.c: chunks of 8192, 256 chunks per parallel round, chunk sums in
  * order). The product of two floats is exact in double, so the vector
  * lanes reproduce the scalar lanes bit for bit. */
 #define LPE_SS_CHUNK 8192
@@ -134,19 +150,56 @@ static void lpe_bias_grad_masked(size_t rows, int cols, const float *y, float *d
 static double lpe_sumsq(size_t n, const float *x)
 {
     double total = 0.0;
-    size_t nchunks = (n + LPE_SS_CHUNK - 1) / LPE_SS_CHUNK;
+    const size_t nchunks = (n + LPE_SS_CHUNK - 1) / LPE_SS_CHUNK;
     for (size_t c0 = 0; c0 < nchunks; c0 += LPE_SS_SUPER) {
-        int nc = nchunks - c0 < LPE_SS_SUPER ? (int)(nchunks - c0) : LPE_SS_SUPER;
+        const int nc = nchunks - c0 < LPE_SS_SUPER ? (int)(nchunks - c0) : LPE_SS_SUPER;
         double part[LPE_SS_SUPER];
 #pragma omp parallel for schedule(static) if (nc > 4)
         for (int ci = 0; ci < nc; ci++) {
-            size_t i0 = (c0 + (size_t)ci) * LPE_SS_CHUNK;
-            size_t len = n - i0 < LPE_SS_CHUNK ? n - i0 : LPE_SS_CHUNK;
-            part[ci] = lpe_sumsq_chunk(len, x + i0);
+            const size_t i0 = (c0 + (size_t)ci) * LPE_SS_CHUNK;
+            part[ci] = lpe_sumsq_chunk(n - i0 < LPE_SS_CHUNK ? n - i0 : LPE_SS_CHUNK, x + i0);
         }
         for (int ci = 0; ci < nc; ci++) total += part[ci];
     }
     return total;
 }
+
+/* The ISA's table entries lp_<isa>_relu_fwd ... lp_<isa>_sumsq (declared in
+ * its header), on these drivers. */
+#define LPE_DEFINE_ENTRIES(isa)                                                                 \
+    void lp_##isa##_relu_fwd(size_t n, const float *x, float *y) { lpe_relu_fwd(n, x, y); }      \
+    void lp_##isa##_relu_bwd(size_t n, const float *y, const float *dy, float *dx)              \
+    {                                                                                           \
+        lpe_relu_bwd(n, y, dy, dx);                                                             \
+    }                                                                                           \
+    void lp_##isa##_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale,   \
+                                  float *y)                                                     \
+    {                                                                                           \
+        lpe_dropout_apply(n, x, mask, scale, y);                                                \
+    }                                                                                           \
+    void lp_##isa##_axpy(size_t n, float a, const float *x, float *y) { lpe_axpy(n, a, x, y); }  \
+    void lp_##isa##_add(size_t n, const float *a, const float *b, float *y)                     \
+    {                                                                                           \
+        lpe_add(n, a, b, y);                                                                    \
+    }                                                                                           \
+    void lp_##isa##_adam_update(size_t n, float *w, const float *g, float *m, float *v,         \
+                                float lr_t, float b1, float b2, float eps)                      \
+    {                                                                                           \
+        lpe_adam_update(n, w, g, m, v, lr_t, b1, b2, eps);                                      \
+    }                                                                                           \
+    void lp_##isa##_bias_add(size_t rows, int cols, const float *b, float *y)                   \
+    {                                                                                           \
+        lpe_bias_add(rows, cols, b, y);                                                         \
+    }                                                                                           \
+    /* dy is only read when y is NULL */                                                        \
+    void lp_##isa##_bias_grad(size_t rows, int cols, const float *dy, float *db)                \
+    {                                                                                           \
+        lpe_bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);                     \
+    }                                                                                           \
+    void lp_##isa##_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db) \
+    {                                                                                           \
+        lpe_bias_grad_masked(rows, cols, y, dy, db);                                            \
+    }                                                                                           \
+    double lp_##isa##_sumsq(size_t n, const float *x) { return lpe_sumsq(n, x); }
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
+static size_t lpe_relu_fwd_vec(size_t i, size_t i1, const float *x, float *y)
 {
     const float32x4_t z = vdupq_n_f32(0.0f);
     for (; i + 4 <= i1; i += 4) {
@@ -20,18 +20,18 @@ static void lpe_relu_fwd_range(size_t i, size_t i1, const float *x, float *y)
         /* x < 0 ? 0 : x (NaN and -0.0 pass through) */
         vst1q_f32(y + i, vbslq_f32(vcltq_f32(v, z), z, v));
     }
-    for (; i < i1; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    return i;
 }
 
-static void lpe_relu_bwd_range(size_t i, size_t i1, const float *y, const float *dy, float *dx)
+static size_t lpe_relu_bwd_vec(size_t i, size_t i1, const float *y, const float *dy, float *dx)
 {
     const float32x4_t z = vdupq_n_f32(0.0f);
     for (; i + 4 <= i1; i += 4)
         vst1q_f32(dx + i, vbslq_f32(vcgtq_f32(vld1q_f32(y + i), z), vld1q_f32(dy + i), z));
-    for (; i < i1; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    return i;
 }
 
-static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t *mask,
+static size_t lpe_dropout_vec(size_t i, size_t i1, const float *x, const uint8_t *mask,
                               float scale, float *y)
 {
     const float32x4_t vs = vdupq_n_f32(scale), z = vdupq_n_f32(0.0f);
@@ -43,24 +43,24 @@ static void lpe_dropout_range(size_t i, size_t i1, const float *x, const uint8_t
         const uint32x4_t keep = vtstq_u32(m32, m32);
         vst1q_f32(y + i, vbslq_f32(keep, vmulq_f32(vld1q_f32(x + i), vs), z));
     }
-    for (; i < i1; i++) y[i] = mask[i] ? x[i] * scale : 0.0f;
+    return i;
 }
 
-static void lpe_axpy_range(size_t i, size_t i1, float a, const float *x, float *y)
+static size_t lpe_axpy_vec(size_t i, size_t i1, float a, const float *x, float *y)
 {
     const float32x4_t va = vdupq_n_f32(a);
     for (; i + 4 <= i1; i += 4)
         vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_f32(va, vld1q_f32(x + i))));
-    for (; i < i1; i++) y[i] += a * x[i];
+    return i;
 }
 
-static void lpe_add_range(size_t i, size_t i1, const float *a, const float *b, float *y)
+static size_t lpe_add_vec(size_t i, size_t i1, const float *a, const float *b, float *y)
 {
     for (; i + 4 <= i1; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(a + i), vld1q_f32(b + i)));
-    for (; i < i1; i++) y[i] = a[i] + b[i];
+    return i;
 }
 
-static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
+static size_t lpe_adam_vec(size_t i, size_t i1, float *w, const float *g, float *m, float *v,
                            float lr_t, float b1, float b2, float eps)
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
@@ -77,21 +77,14 @@ static void lpe_adam_range(size_t i, size_t i1, float *w, const float *g, float 
         const float32x4_t step = vdivq_f32(vmulq_f32(vlr, mi), vaddq_f32(vsqrtq_f32(vi), veps));
         vst1q_f32(w + i, vsubq_f32(vld1q_f32(w + i), step));
     }
-    for (; i < i1; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] -= lr_t * mi / (sqrtf(vi) + eps);
-    }
+    return i;
 }
 
-static void lpe_bias_add_row(float *yr, const float *b, int cols)
+static int lpe_bias_add_vec(float *yr, const float *b, int cols)
 {
     int j = 0;
     for (; j + 4 <= cols; j += 4) vst1q_f32(yr + j, vaddq_f32(vld1q_f32(yr + j), vld1q_f32(b + j)));
-    for (; j < cols; j++) yr[j] += b[j];
+    return j;
 }
 
 static void lpe_colsums(size_t r0, size_t r1, int cols, int j0, int cb, const float *y, float *dy,
@@ -144,33 +137,4 @@ static double lpe_sumsq_chunk(size_t n, const float *x)
     return s;
 }
 
-void lp_neon_relu_fwd(size_t n, const float *x, float *y) { lpe_relu_fwd(n, x, y); }
-void lp_neon_relu_bwd(size_t n, const float *y, const float *dy, float *dx)
-{
-    lpe_relu_bwd(n, y, dy, dx);
-}
-void lp_neon_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y)
-{
-    lpe_dropout_apply(n, x, mask, scale, y);
-}
-void lp_neon_axpy(size_t n, float a, const float *x, float *y) { lpe_axpy(n, a, x, y); }
-void lp_neon_add(size_t n, const float *a, const float *b, float *y) { lpe_add(n, a, b, y); }
-void lp_neon_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
-                         float b1, float b2, float eps)
-{
-    lpe_adam_update(n, w, g, m, v, lr_t, b1, b2, eps);
-}
-void lp_neon_bias_add(size_t rows, int cols, const float *b, float *y)
-{
-    lpe_bias_add(rows, cols, b, y);
-}
-void lp_neon_bias_grad(size_t rows, int cols, const float *dy, float *db)
-{
-    /* dy is only read when y is NULL */
-    lpe_bias_grad_masked(rows, cols, NULL, (float *)(uintptr_t)dy, db);
-}
-void lp_neon_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db)
-{
-    lpe_bias_grad_masked(rows, cols, y, dy, db);
-}
-double lp_neon_sumsq(size_t n, const float *x) { return lpe_sumsq(n, x); }
+LPE_DEFINE_ENTRIES(neon)
