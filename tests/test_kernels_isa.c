@@ -517,7 +517,7 @@ static void test_bias_vs_scalar(void)
      * row chunks of bias_grad */
     static const int shapes[][2] = {{1, 1},      {7, 3},     {33, 10},   {5, 64},   {1000, 64},
                                     {3000, 37},  {100, 129}, {2, 513},   {4097, 32}, {9000, 16},
-                                    {140000, 3}};
+                                    {140000, 3}, {5000, 128}, {4500, 300}, {2100, 33}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];
