@@ -557,11 +557,13 @@ static void test_bn_vs_scalar(void)
 {
     /* rows below and above the 16 row groups; channels in 1-4 vectors (the
      * register sweeps), with tails, up to the vector kernels' 512 and past
-     * it (the scalar fallback) */
+     * it (the scalar fallback); one thread (under 32768 elements) and the
+     * team */
     static const int shapes[][2] = {{1, 1},     {5, 3},     {300, 8},   {300, 16},  {77, 17},
                                     {2000, 64}, {50, 33},   {4, 200},   {100, 600}, {3, 4100},
                                     {1200, 16}, {3000, 48}, {5000, 8},  {700, 100}, {90, 509},
-                                    {20, 512},  {40, 24},   {9, 32}};
+                                    {20, 512},  {40, 24},   {9, 32},    {4200, 64}, {6000, 100},
+                                    {2500, 16}};
     FOR_ISA(i)
     {
         const lp_kernels *t = &g_isa[i];
