@@ -41,6 +41,18 @@ void lp_avx512_conv_bwd_weights(const lp_kernels *self, const lp_conv_geom *g, c
 size_t lp_avx512_sync_workspace(size_t len, size_t nvec);
 long lp_avx512_sync(size_t len, size_t nvec, float *w, const float *sorted, void *ws);
 
+void lp_avx512_relu_fwd(size_t n, const float *x, float *y);
+void lp_avx512_relu_bwd(size_t n, const float *y, const float *dy, float *dx);
+void lp_avx512_dropout_apply(size_t n, const float *x, const uint8_t *mask, float scale, float *y);
+void lp_avx512_axpy(size_t n, float a, const float *x, float *y);
+void lp_avx512_add(size_t n, const float *a, const float *b, float *y);
+void lp_avx512_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
+                           float b1, float b2, float eps);
+void lp_avx512_bias_add(size_t rows, int cols, const float *b, float *y);
+void lp_avx512_bias_grad(size_t rows, int cols, const float *dy, float *db);
+void lp_avx512_relu_bias_grad(size_t rows, int cols, const float *y, float *dy, float *db);
+double lp_avx512_sumsq(size_t n, const float *x);
+
 void lp_avx512_bn_fwd_train(size_t rows, int c, const float *x, const float *gamma,
                             const float *beta, float eps, float *y, float *mean, float *var,
                             int relu);

@@ -33,7 +33,9 @@
 
 #define LPE_PAR_MIN 65536 /* element count below which loops stay on one thread */
 #define LPE_CHUNK 16384   /* floats per parallel chunk of the streaming kernels */
-#define LPE_BG_CB 32      /* columns per block of the bias gradient */
+#ifndef LPE_BG_CB
+#define LPE_BG_CB 32      /* columns per block of the bias gradient (an ISA may set more) */
+#endif
 
 static size_t lpe_relu_fwd_vec(size_t i, size_t i1, const float *x, float *y);
 static size_t lpe_relu_bwd_vec(size_t i, size_t i1, const float *y, const float *dy, float *dx);
