@@ -47,11 +47,6 @@
 #define LPB_MAXC 512      /* larger c: the scalar kernel */
 #define LPB_PAR_MIN 32768 /* elements below which one thread does all */
 
-static inline float lpb_scale(float gamma, float var, float eps)
-{
-    return gamma * (1.0f / sqrtf(var + eps));
-}
-
 /* This thread's share [lo, hi) of n items. */
 static inline void lpb_share(size_t n, size_t *lo, size_t *hi)
 {
@@ -149,8 +144,8 @@ static void lpb_sums(size_t r0, size_t r1, int c, const float *x, const double *
 /* Group g's rows. */
 static inline void lpb_group(size_t rows, size_t g, size_t *r0, size_t *r1)
 {
-    *r0 = rows * g / LP_BN_GROUPS;
-    *r1 = rows * (g + 1) / LP_BN_GROUPS;
+    *r0 = lp_bn_group_begin(rows, g);
+    *r1 = lp_bn_group_begin(rows, g + 1);
 }
 
 /* This thread's groups' sums into part[g * c + j]. */
@@ -186,7 +181,7 @@ static void lpb_apply_my_rows(size_t rows, int c, const float *x, const float *g
     size_t r0, r1;
     lpb_share(rows, &r0, &r1);
     float s[LPB_MAXC];
-    for (int j = 0; j < c; j++) s[j] = lpb_scale(gamma[j], var[j], eps);
+    for (int j = 0; j < c; j++) s[j] = lp_bn_scale(gamma[j], var[j], eps);
     const int nvec = c / LPB_W * LPB_W;
     for (size_t r = r0; r < r1; r++) {
         const float *xr = x + r * (size_t)c; /* y may alias x */

@@ -92,22 +92,12 @@ static void lpe_add(size_t n, const float *a, const float *b, float *y)
     LPE_STREAM(n, for (size_t i = lpe_add_vec(i0, i1, a, b, y); i < i1; i++) y[i] = a[i] + b[i]);
 }
 
-/* kernels/scalar/adam.c's rule, for the tails. */
-static inline void lpe_adam_one(size_t i, float *w, const float *g, float *m, float *v,
-                                float lr_t, float b1, float b2, float eps)
-{
-    const float c1 = 1.0f - b1, c2 = 1.0f - b2, gi = g[i];
-    const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] -= lr_t * mi / (sqrtf(vi) + eps);
-}
-
 static void lpe_adam_update(size_t n, float *w, const float *g, float *m, float *v, float lr_t,
                             float b1, float b2, float eps)
 {
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
     LPE_STREAM(n, for (size_t i = lpe_adam_vec(i0, i1, w, g, m, v, lr_t, b1, b2, eps); i < i1; i++)
-                      lpe_adam_one(i, w, g, m, v, lr_t, b1, b2, eps));
+                      lp_adam_one(i, w, g, m, v, lr_t, b1, b2, c1, c2, eps));
 }
 
 static void lpe_bias_add(size_t rows, int cols, const float *b, float *y)
@@ -143,23 +133,20 @@ static void lpe_bias_grad_masked(size_t rows, int cols, const float *y, float *d
     }
 }
 
-/* sum of x^2 in double in the scalar kernel's partition (kernels/scalar/
- * blas1.c: chunks of 8192, 256 chunks per parallel round, chunk sums in
- * order). The product of two floats is exact in double, so the vector
- * lanes reproduce the scalar lanes bit for bit. */
-#define LPE_SS_CHUNK 8192
-#define LPE_SS_SUPER 256
+/* sum of x^2 in double in the scalar kernel's partition (scalar.h:
+ * LP_SS_CHUNK, LP_SS_SUPER). The product of two floats is exact in double,
+ * so the vector lanes reproduce the scalar lanes bit for bit. */
 static double lpe_sumsq(size_t n, const float *x)
 {
     double total = 0.0;
-    const size_t nchunks = (n + LPE_SS_CHUNK - 1) / LPE_SS_CHUNK;
-    for (size_t c0 = 0; c0 < nchunks; c0 += LPE_SS_SUPER) {
-        const int nc = nchunks - c0 < LPE_SS_SUPER ? (int)(nchunks - c0) : LPE_SS_SUPER;
-        double part[LPE_SS_SUPER];
+    const size_t nchunks = (n + LP_SS_CHUNK - 1) / LP_SS_CHUNK;
+    for (size_t c0 = 0; c0 < nchunks; c0 += LP_SS_SUPER) {
+        const int nc = nchunks - c0 < LP_SS_SUPER ? (int)(nchunks - c0) : LP_SS_SUPER;
+        double part[LP_SS_SUPER];
 #pragma omp parallel for schedule(static) if (nc > 4)
         for (int ci = 0; ci < nc; ci++) {
-            const size_t i0 = (c0 + (size_t)ci) * LPE_SS_CHUNK;
-            part[ci] = lpe_sumsq_chunk(n - i0 < LPE_SS_CHUNK ? n - i0 : LPE_SS_CHUNK, x + i0);
+            const size_t i0 = (c0 + (size_t)ci) * LP_SS_CHUNK;
+            part[ci] = lpe_sumsq_chunk(n - i0 < LP_SS_CHUNK ? n - i0 : LP_SS_CHUNK, x + i0);
         }
         for (int ci = 0; ci < nc; ci++) total += part[ci];
     }

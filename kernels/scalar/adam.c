@@ -9,12 +9,5 @@ void lp_scalar_adam_update(size_t n, float *w, const float *g, float *m, float *
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] -= lr_t * mi / (sqrtf(vi) + eps);
-    }
+    for (size_t i = 0; i < n; i++) lp_adam_one(i, w, g, m, v, lr_t, b1, b2, c1, c2, eps);
 }

@@ -19,17 +19,6 @@
 #define BN_CB 16   /* channels per block */
 #define BN_RB 64   /* rows per block of inference */
 
-/* The first row of group g (g = LP_BN_GROUPS: rows). */
-static inline size_t bn_group_begin(size_t rows, int g)
-{
-    return rows * (size_t)g / LP_BN_GROUPS;
-}
-
-static inline float bn_scale(float gamma, float var, float eps)
-{
-    return gamma * (1.0f / sqrtf(var + eps));
-}
-
 /* y[:, j0:j0+cb] for rows [r0, r1). */
 static void bn_apply(size_t r0, size_t r1, int c, int j0, int cb, const float *x,
                      const float *gamma, const float *beta, const float *mean,
@@ -37,7 +26,7 @@ static void bn_apply(size_t r0, size_t r1, int c, int j0, int cb, const float *x
 {
     float s[BN_CB], mu[BN_CB], b[BN_CB];
     for (int j = 0; j < cb; j++) {
-        s[j] = bn_scale(gamma[j0 + j], var[j0 + j], eps);
+        s[j] = lp_bn_scale(gamma[j0 + j], var[j0 + j], eps);
         mu[j] = mean[j0 + j];
         b[j] = beta[j0 + j];
     }
@@ -65,9 +54,10 @@ void lp_scalar_bn_fwd_train(size_t rows, int c, const float *x, const float *gam
         int j0 = bi * BN_CB, cb = c - j0 < BN_CB ? c - j0 : BN_CB;
         double acc[BN_CB], grp[BN_CB], mu[BN_CB];
         for (int j = 0; j < cb; j++) acc[j] = 0.0;
-        for (int g = 0; g < LP_BN_GROUPS; g++) {
+        for (size_t g = 0; g < LP_BN_GROUPS; g++) {
             for (int j = 0; j < cb; j++) grp[j] = 0.0;
-            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+            const size_t r1 = lp_bn_group_begin(rows, g + 1);
+            for (size_t r = lp_bn_group_begin(rows, g); r < r1; r++) {
                 const float *restrict xr = x + r * (size_t)c + j0;
                 for (int j = 0; j < cb; j++) grp[j] += xr[j];
             }
@@ -77,9 +67,10 @@ void lp_scalar_bn_fwd_train(size_t rows, int c, const float *x, const float *gam
             mu[j] = rows ? acc[j] / (double)rows : 0.0;
             acc[j] = 0.0;
         }
-        for (int g = 0; g < LP_BN_GROUPS; g++) {
+        for (size_t g = 0; g < LP_BN_GROUPS; g++) {
             for (int j = 0; j < cb; j++) grp[j] = 0.0;
-            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+            const size_t r1 = lp_bn_group_begin(rows, g + 1);
+            for (size_t r = lp_bn_group_begin(rows, g); r < r1; r++) {
                 const float *restrict xr = x + r * (size_t)c + j0;
                 for (int j = 0; j < cb; j++) {
                     double d = (double)xr[j] - mu[j];
@@ -127,10 +118,11 @@ void lp_scalar_bn_bwd(size_t rows, int c, const float *x, const float *y, const 
             sg[j] = 0.0;
             sgx[j] = 0.0;
         }
-        for (int g = 0; g < LP_BN_GROUPS; g++) {
+        for (size_t g = 0; g < LP_BN_GROUPS; g++) {
             double gg[BN_CB], ggx[BN_CB];
             for (int j = 0; j < cb; j++) gg[j] = ggx[j] = 0.0;
-            for (size_t r = bn_group_begin(rows, g); r < bn_group_begin(rows, g + 1); r++) {
+            const size_t r1 = lp_bn_group_begin(rows, g + 1);
+            for (size_t r = lp_bn_group_begin(rows, g); r < r1; r++) {
                 size_t o = r * (size_t)c + j0;
                 for (int j = 0; j < cb; j++) {
                     float gr = (!relu || y[o + j] > 0.0f) ? dy[o + j] : 0.0f;

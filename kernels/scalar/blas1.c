@@ -1,5 +1,5 @@
 /* sumsq (double accumulation), axpy, add and copy.
- * sumsq cuts x into fixed chunks of SS_CHUNK; inside a chunk 8 interleaved
+ * sumsq cuts x into fixed chunks of LP_SS_CHUNK; inside a chunk 8 interleaved
  * double accumulators (lane i takes elements i mod 8) are summed in a fixed
  * order, then the chunk partials in chunk order: the same bits for any thread
  * count. */
@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#define SS_CHUNK 8192
-#define SS_SUPER 256
 #define SS_LANES 8
 
 static double sumsq_chunk(size_t n, const float *x)
@@ -26,14 +24,14 @@ static double sumsq_chunk(size_t n, const float *x)
 double lp_scalar_sumsq(size_t n, const float *x)
 {
     double total = 0.0;
-    size_t nchunks = (n + SS_CHUNK - 1) / SS_CHUNK;
-    for (size_t c0 = 0; c0 < nchunks; c0 += SS_SUPER) {
-        int nc = nchunks - c0 < SS_SUPER ? (int)(nchunks - c0) : SS_SUPER;
-        double part[SS_SUPER];
+    size_t nchunks = (n + LP_SS_CHUNK - 1) / LP_SS_CHUNK;
+    for (size_t c0 = 0; c0 < nchunks; c0 += LP_SS_SUPER) {
+        int nc = nchunks - c0 < LP_SS_SUPER ? (int)(nchunks - c0) : LP_SS_SUPER;
+        double part[LP_SS_SUPER];
 #pragma omp parallel for schedule(static) if (nc > 4)
         for (int ci = 0; ci < nc; ci++) {
-            size_t i0 = (c0 + (size_t)ci) * SS_CHUNK;
-            size_t len = n - i0 < SS_CHUNK ? n - i0 : SS_CHUNK;
+            size_t i0 = (c0 + (size_t)ci) * LP_SS_CHUNK;
+            size_t len = n - i0 < LP_SS_CHUNK ? n - i0 : LP_SS_CHUNK;
             part[ci] = sumsq_chunk(len, x + i0);
         }
         for (int ci = 0; ci < nc; ci++) total += part[ci];
