@@ -43,9 +43,10 @@
  * per element for 32 columns) instead of one VBROADCASTSS into a register
  * for both: image-major tiles 2-6% faster on one thread, but tiles whose
  * rows lie in 12 different images (position-major) were 8-20% slower. */
-#define IGEMM_QB 16 /* channels per unrolled block */
-#define IGEMM_KERNEL(NAME, NV, R, EMB) IGEMM_KERNEL_X(NAME, NV, R, EMB, taps_, k_, m0_, m1_, rows_, )
-#define IGEMM_KERNEL_X(NAME, NV, R, EMB, T, K, M0, M1, ROWS, ATTR)                                  \
+/* QB: channels per unrolled block, 4 for any k (16: conv13's 2x2x512
+ * layer 8-13% slower, one thread) */
+#define IGEMM_KERNEL(NAME, NV, R, EMB) IGEMM_KERNEL_X(NAME, NV, R, EMB, taps_, k_, m0_, m1_, rows_, 4, )
+#define IGEMM_KERNEL_X(NAME, NV, R, EMB, T, K, M0, M1, ROWS, QB, ATTR)                               \
     static ATTR void NAME(int taps_, int k_, const float *const *in, const float *const *wt,          \
                      ptrdiff_t ldw, __mmask16 m0_, __mmask16 m1_, float *const *out, int rows_, \
                      const float *bias, int relu)                                                \
@@ -69,13 +70,12 @@
             const float *p10 = R > 8 ? p[10] : p0, *p11 = R > 8 ? p[11] : p0;                    \
             const float *w = wt[t];                                                              \
             int q0 = 0;                                                                          \
-            /* blocks of IGEMM_QB channels unrolled: the inputs at constant */                   \
+            /* blocks of QB channels unrolled: the inputs at constant */                         \
             /* offsets from the row pointers, which step once per block */                       \
-            for (; q0 + IGEMM_QB <= k; q0 += IGEMM_QB) {                                         \
-                _Pragma("GCC unroll 16") for (int q = 0; q < IGEMM_QB; q++) IGEMM_STEP(NV, R)    \
-                p0 += IGEMM_QB, p1 += IGEMM_QB, p2 += IGEMM_QB, p3 += IGEMM_QB;                  \
-                p4 += IGEMM_QB, p5 += IGEMM_QB, p6 += IGEMM_QB, p7 += IGEMM_QB;                  \
-                p8 += IGEMM_QB, p9 += IGEMM_QB, p10 += IGEMM_QB, p11 += IGEMM_QB;                \
+            for (; q0 + QB <= k; q0 += QB) {                                                     \
+                _Pragma("GCC unroll 64") for (int q = 0; q < QB; q++) IGEMM_STEP(NV, R)          \
+                p0 += QB, p1 += QB, p2 += QB, p3 += QB, p4 += QB, p5 += QB;                      \
+                p6 += QB, p7 += QB, p8 += QB, p9 += QB, p10 += QB, p11 += QB;                    \
             }                                                                                    \
             for (int q = 0; q < k - q0; q++) IGEMM_STEP(NV, R)                                   \
         }                                                                                        \
@@ -131,14 +131,15 @@ IGEMM_KERNEL(igemm_4x16e, 1, 4, 1)
  * channel loop is straight-line code. One thread, 32x32x16-32 stride 2:
  * forward 162 -> 136 us, backward-data 176 -> 168 us (through
  * tile_all_columns, then with these). */
-#define IGEMM_FIXED(NAME, NV, K) IGEMM_KERNEL_X(NAME, NV, 12, 1, 1, K, 0xffff, NV == 2 ? 0xffff : 0, 12, inline __attribute__((always_inline)))
+#define IGEMM_FIXED(NAME, NV, K)                                                                   \
+    IGEMM_KERNEL_X(NAME, NV, 12, 1, 1, K, 0xffff, NV == 2 ? 0xffff : 0, 12, K,                      \
+                   inline __attribute__((always_inline)))
 IGEMM_FIXED(igemm_12x32e_k16, 2, 16)
 IGEMM_FIXED(igemm_12x16e_k32, 1, 32)
 IGEMM_FIXED(igemm_12x32e_k64, 2, 64)
 #undef IGEMM_FIXED
 #undef IGEMM_ROW
 #undef IGEMM_STEP
-#undef IGEMM_QB
 #undef IGEMM_KERNEL
 #undef IGEMM_KERNEL_X
 
