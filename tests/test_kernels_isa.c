@@ -802,8 +802,12 @@ static void test_conv_vs_reference(void)
          * 'valid'; 32x32 'valid' leaves dx's last row and column unreached) */
         {2, 16, 32, 16, 3, 3, 2, 1, 24}, {2, 32, 32, 8, 5, 5, 2, 0, 16},
         {2, 32, 32, 8, 3, 3, 2, 0, 16},
-        /* 1x1 windows: stride 2 over odd sizes, stride 1 */
+        /* 1x1 windows: stride 2 over odd sizes, stride 1; resnet50's
+         * shortcut sizes, whose full tiles take the fixed-k kernels
+         * (forward 16 -> 32 channels, backward-data 32 -> 16 and 64 -> 32),
+         * with images that end inside a tile */
         {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
+        {3, 10, 12, 16, 1, 1, 2, 0, 32}, {5, 9, 7, 32, 1, 1, 2, 1, 64},
         /* other channel counts below 8 (gathered windows, whole or by 12) */
         {3, 9, 9, 2, 3, 3, 1, 1, 20},   {2, 10, 8, 5, 3, 3, 2, 1, 36},
         {2, 9, 9, 1, 5, 5, 1, 0, 17}};
