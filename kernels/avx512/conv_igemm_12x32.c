@@ -583,6 +583,39 @@ static void fwd_gathered(const lp_conv_geom *g, const float *x, const float *w, 
     }
 }
 
+/* The pixels (n, a*sh, b*sw) of a 1x1 unpadded window's input (or dx) in
+ * output order, as float offsets: one add per pixel, two more at a row's
+ * end and three at an image's. */
+typedef struct {
+    ptrdiff_t step, row_step, img_step; /* to the next pixel, row, image */
+    int oh, ow;
+} walk1x1;
+
+static inline walk1x1 walk1x1_of(const lp_conv_geom *g)
+{
+    walk1x1 k;
+    k.step = (ptrdiff_t)g->sw * g->c;
+    k.row_step = ((ptrdiff_t)g->sh * g->w - (ptrdiff_t)g->ow * g->sw) * g->c;
+    k.img_step = ((ptrdiff_t)g->h - (ptrdiff_t)g->oh * g->sh) * g->w * g->c;
+    k.oh = g->oh;
+    k.ow = g->ow;
+    return k;
+}
+
+/* From output pixel (a, b) at offset *o to the next; returns 1 when that
+ * starts a new image. */
+static inline int walk1x1_next(const walk1x1 *k, ptrdiff_t *o, int *a, int *b)
+{
+    *o += k->step;
+    if (++*b < k->ow) return 0;
+    *b = 0;
+    *o += k->row_step;
+    if (++*a < k->oh) return 0;
+    *a = 0;
+    *o += k->img_step;
+    return 1;
+}
+
 /* 1x1 windows without padding (resnet50's stride-2 shortcuts): y's row p
  * is x's pixel (n, a*sh, b*sw) times W; tiles of 12 consecutive output
  * pixels. Each thread takes a contiguous run of tiles (per channel group)
@@ -598,9 +631,7 @@ static void fwd_1x1(const lp_conv_geom *g, const float *x, const float *w, float
     const int ntile = (npix + MR - 1) / MR;
     const double flops = 2.0 * npix * (double)c * oc;
     const int og = out_group((size_t)c * oc, oc), ngrp = (oc + og - 1) / og;
-    const ptrdiff_t step = (ptrdiff_t)g->sw * c;                                /* next pixel */
-    const ptrdiff_t row_step = ((ptrdiff_t)g->sh * g->w - (ptrdiff_t)g->ow * g->sw) * c; /* next row */
-    const ptrdiff_t img_step = ((ptrdiff_t)g->h - (ptrdiff_t)g->oh * g->sh) * g->w * c; /* next image */
+    const walk1x1 wk = walk1x1_of(g);
     const int team = lpc_team(flops), items = ntile * ngrp;
 #pragma omp parallel num_threads(team)
     {
@@ -611,23 +642,15 @@ static void fwd_1x1(const lp_conv_geom *g, const float *x, const float *w, float
             const int t_end = (grp + 1) * ntile < hi ? (grp + 1) * ntile : hi;
             int p = (item - grp * ntile) * MR;
             int n = p / ohw, a = (p - n * ohw) / g->ow, b = p - n * ohw - a * g->ow;
-            const float *xp = x + (((size_t)n * g->h + (size_t)a * g->sh) * g->w + (size_t)b * g->sw) * c;
+            ptrdiff_t xo = (((ptrdiff_t)n * g->h + (ptrdiff_t)a * g->sh) * g->w + (ptrdiff_t)b * g->sw) * c;
             for (; item < t_end; item++, p += MR) {
                 const int rows = npix - p < MR ? npix - p : MR;
                 const float *in[MR];
                 float *out[MR];
                 for (int r = 0; r < rows; r++) {
                     out[r] = y + (size_t)(p + r) * oc;
-                    in[r] = xp;
-                    xp += step; /* to pixel p + r + 1 */
-                    if (++b == g->ow) {
-                        b = 0;
-                        xp += row_step;
-                        if (++a == g->oh) {
-                            a = 0;
-                            xp += img_step;
-                        }
-                    }
+                    in[r] = x + xo;
+                    walk1x1_next(&wk, &xo, &a, &b);
                 }
                 for (int r = rows; r < MR; r++) { /* past the last pixel: repeat it (never stored) */
                     in[r] = in[r - 1];
@@ -685,16 +708,14 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
     const int sparse = g->sh > 1 || g->sw > 1 || g->oh * g->sh != g->h || g->ow * g->sw != g->w;
     const size_t img = (size_t)g->h * g->w * c;
     const double flops = 2.0 * g->n * ohw * (double)c * oc;
-    const ptrdiff_t step = (ptrdiff_t)g->sw * c;                                /* next pixel */
-    const ptrdiff_t row_step = ((ptrdiff_t)g->sh * g->w - (ptrdiff_t)g->ow * g->sw) * c; /* next row */
-    const ptrdiff_t img_step = ((ptrdiff_t)g->h - (ptrdiff_t)g->oh * g->sh) * g->w * c; /* next image */
+    const walk1x1 wk = walk1x1_of(g);
 #pragma omp parallel num_threads(lpc_team(flops))
     {
         const int nt = omp_get_num_threads(), id = omp_get_thread_num();
         const int n_lo = (int)((long long)g->n * id / nt), n_hi = (int)((long long)g->n * (id + 1) / nt);
         const size_t p_end = (size_t)n_hi * ohw;
-        float *dxn = dx + (size_t)n_lo * img; /* the image being written */
-        float *xp = dxn;                      /* dx at the next pixel, stepped along */
+        float *dxn = dx + (size_t)n_lo * img;    /* the image being written */
+        ptrdiff_t xo = (ptrdiff_t)n_lo * img; /* dx's offset of the next pixel */
         int a = 0, b = 0;
         for (size_t p0 = (size_t)n_lo * ohw; p0 < p_end; p0 += MR) {
             const int rows = p_end - p0 < MR ? (int)(p_end - p0) : MR;
@@ -706,17 +727,8 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
                            sizeof(float) * (size_t)((a + 1 == g->oh ? g->h : (a + 1) * g->sh) - a * g->sh) *
                                g->w * c);
                 in[r] = dy + (p0 + (size_t)r) * oc;
-                out[r] = xp;
-                xp += step;
-                if (++b == g->ow) {
-                    b = 0;
-                    xp += row_step;
-                    if (++a == g->oh) {
-                        a = 0;
-                        xp += img_step;
-                        dxn += img;
-                    }
-                }
+                out[r] = dx + xo;
+                if (walk1x1_next(&wk, &xo, &a, &b)) dxn += img;
             }
             for (int r = rows; r < MR; r++) { /* past the last pixel: repeat it (never stored) */
                 in[r] = in[r - 1];
