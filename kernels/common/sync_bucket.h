@@ -317,27 +317,36 @@ static inline void lpk_emit(const int64_t *e, size_t n, const float *vals, float
 #if defined(LPK_AVX512)
     /* ranks as offsets from q; values picked from a 16-float window of vals
      * by a permute, stored by a scatter (as fast as scalar stores on Zen 4,
-     * with no extraction) */
-    _Static_assert(LPK_W <= 4, "window");
-    lpk_emit_scalar(e, 0, n < 4 ? n : 4, vals, out);
-    q = 4;
-    const __m512i pm = _mm512_set1_epi64(0xffff), one = _mm512_set1_epi64(1);
+     * with no extraction). The neighbours come from the previous, current
+     * and next 8 elements by VALIGNQ (one load per 8 elements instead of
+     * five, four of them split across lines), the rank offsets are counted
+     * in 32-bit lanes under the compare masks: the pass 1.9 -> 1.7 TSC
+     * cycles per element on Zen 4. */
+    _Static_assert(LPK_W == 2, "window");
+    q = n < 8 ? n : 8;
+    lpk_emit_scalar(e, 0, q, vals, out);
+    const __m256i one = _mm256_set1_epi32(1), pm = _mm256_set1_epi32(0xffff);
     const __m256i base = _mm256_setr_epi32(4, 5, 6, 7, 8, 9, 10, 11);
-    for (; q + 12 <= n; q += 8) {
-        __m512i x = _mm512_loadu_si512((const void *)(e + q));
-        __m512i r = _mm512_setzero_si512();
-        _Pragma("GCC unroll 8")
-        for (int d = 1; d <= LPK_W; d++) {
-            __m512i a = _mm512_loadu_si512((const void *)(e + q + d));
-            __m512i b = _mm512_loadu_si512((const void *)(e + q - d));
-            r = _mm512_mask_add_epi64(r, _mm512_cmpgt_epi64_mask(x, a), r, one);
-            r = _mm512_mask_sub_epi64(r, _mm512_cmpgt_epi64_mask(b, x), r, one);
+    if (q + 14 <= n) {
+        __m512i prv = _mm512_loadu_si512((const void *)(e + q - 8));
+        __m512i cur = _mm512_loadu_si512((const void *)(e + q));
+        /* nxt reaches e[q + 15] <= e[n + 1], the last sentinel */
+        for (; q + 14 <= n; q += 8) {
+            __m512i nxt = _mm512_loadu_si512((const void *)(e + q + 8));
+            __m512i a1 = _mm512_alignr_epi64(nxt, cur, 1), a2 = _mm512_alignr_epi64(nxt, cur, 2);
+            __m512i b1 = _mm512_alignr_epi64(cur, prv, 7), b2 = _mm512_alignr_epi64(cur, prv, 6);
+            __m256i r = base;
+            r = _mm256_mask_add_epi32(r, _mm512_cmpgt_epi64_mask(cur, a1), r, one);
+            r = _mm256_mask_add_epi32(r, _mm512_cmpgt_epi64_mask(cur, a2), r, one);
+            r = _mm256_mask_sub_epi32(r, _mm512_cmpgt_epi64_mask(b1, cur), r, one);
+            r = _mm256_mask_sub_epi32(r, _mm512_cmpgt_epi64_mask(b2, cur), r, one);
+            __m512 win = _mm512_loadu_ps(vals + q - 4);
+            __m512 v = _mm512_permutexvar_ps(_mm512_castsi256_si512(r), win);
+            __m256i pos = _mm256_and_si256(_mm512_cvtepi64_epi32(cur), pm);
+            _mm256_i32scatter_ps(out, pos, _mm512_castps512_ps256(v), 4);
+            prv = cur;
+            cur = nxt;
         }
-        __m256i idx = _mm256_add_epi32(_mm512_cvtepi64_epi32(r), base);
-        __m512 win = _mm512_loadu_ps(vals + q - 4);
-        __m512 v = _mm512_permutexvar_ps(_mm512_castsi256_si512(idx), win);
-        __m256i pos = _mm512_cvtepi64_epi32(_mm512_and_si512(x, pm));
-        _mm256_i32scatter_ps(out, pos, _mm512_castps512_ps256(v), 4);
     }
 #elif defined(__AVX2__)
     const __m256i pmask = _mm256_set1_epi64x(0xffff);
