@@ -427,6 +427,19 @@ static void unit_of_phase(const lp_conv_geom *g, int k, const void *ctx, float *
     unit_bwd(g, (const phase *)ctx + k, out, u);
 }
 
+/* A tile's share of a class pass's work, for the split between threads:
+ * its taps' channels plus a fixed cost per tile (LPC_TILE_OV channels:
+ * the tile's pointers, prefetches and call). Counting taps alone gave a
+ * thread of resnet50's stride-2 backward-data the 4-tap phase and the
+ * other the 2-, 2- and 1-tap ones, where the fixed cost weighs most:
+ * 32x32x16-32 637 -> 613 us on 2 threads (three rounds, medians of 5),
+ * 16x16x32-64 531 -> 525; with 32 or 64 it was slower again. */
+#define LPC_TILE_OV 16
+static inline long long tile_work(int ntap, int k)
+{
+    return (long long)(ntap > 0 ? ntap * k : k) + LPC_TILE_OV;
+}
+
 /* The class pass over nunit units (make builds unit k): input in (x or
  * dy), weights w (ldw floats per channel row, k channels per tap),
  * kout output channels, the forward's bias and ReLU in the epilogue. */
@@ -443,8 +456,7 @@ static void class_pass(const lp_conv_geom *g, int nunit, unit_fn make, const voi
         for (int i = 0; i < u.nr; i++)
             for (int j = 0; j < u.nc; j++) {
                 const int npix = g->n * (u.ry0[i + 1] - u.ry0[i]) * (u.cx0[j + 1] - u.cx0[j]);
-                const int nt = class_taps(&u, i, j);
-                work += (long long)((npix + MR - 1) / MR) * (nt > 0 ? nt : 1);
+                work += (long long)((npix + MR - 1) / MR) * tile_work(class_taps(&u, i, j), k);
             }
     }
     const long long total = work * ngrp;
@@ -463,7 +475,8 @@ static void class_pass(const lp_conv_geom *g, int nunit, unit_fn make, const voi
                         const int a0 = u.ry0[i], nr = u.ry0[i + 1] - a0;
                         const int b0 = u.cx0[j], nc = u.cx0[j + 1] - b0;
                         const int npix = g->n * nr * nc, ntile = (npix + MR - 1) / MR;
-                        const int ntap = class_taps(&u, i, j), per = ntap > 0 ? ntap : 1;
+                        const int ntap = class_taps(&u, i, j);
+                        const long long per = tile_work(ntap, k);
                         const long long c0 = at, c1 = at + (long long)ntile * per;
                         at = c1;
                         if (c1 <= w_lo || c0 >= w_hi) continue;
