@@ -808,6 +808,10 @@ static void test_conv_vs_reference(void)
          * with images that end inside a tile */
         {4, 7, 9, 8, 1, 1, 2, 1, 24},   {3, 6, 5, 12, 1, 1, 1, 0, 20},
         {3, 10, 12, 16, 1, 1, 2, 0, 32}, {5, 9, 7, 32, 1, 1, 2, 1, 64},
+        /* 1x1 weight gradients of 2250 pixels and at most 64 channels: the
+         * k-split's 8 chunks of 288 rows (kernels/common/gemm_driver.h),
+         * direct (c % 4 == 0) and not */
+        {10, 30, 30, 24, 1, 1, 2, 1, 40}, {10, 30, 30, 6, 1, 1, 2, 1, 40},
         /* other channel counts below 8 (gathered windows, whole or by 12) */
         {3, 9, 9, 2, 3, 3, 1, 1, 20},   {2, 10, 8, 5, 3, 3, 2, 1, 36},
         {2, 9, 9, 1, 5, 5, 1, 0, 17}};
