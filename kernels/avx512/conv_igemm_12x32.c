@@ -748,9 +748,9 @@ static void bwd_data_1x1(const lp_conv_geom *g, const float *dy, const float *wt
                 out[r] = out[r - 1];
             }
             if (rows == MR && oc == 32 && c == 16)
-                igemm_12x16e_k32(1, 32, in, &wtr, 16, 0xffff, 0, out, MR, NULL, 0);
+                igemm_12x16e_k32(1, 32, in, &wtr, c, 0xffff, 0, out, MR, NULL, 0);
             else if (rows == MR && oc == 64 && c == 32)
-                igemm_12x32e_k64(1, 64, in, &wtr, 32, 0xffff, 0xffff, out, MR, NULL, 0);
+                igemm_12x32e_k64(1, 64, in, &wtr, c, 0xffff, 0xffff, out, MR, NULL, 0);
             else {
                 const float *wt[1] = {wtr};
                 tile_all_columns(1, oc, in, wt, c, 0, c, out, rows, NULL, 0, 1);
